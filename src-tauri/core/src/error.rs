@@ -1,0 +1,38 @@
+//! Stable error codes shared by every boundary.
+//!
+//! The UI switches on these codes, never on message text, so a code once
+//! shipped keeps its spelling. Messages are for people and may be reworded.
+
+use serde::Serialize;
+
+/// What went wrong, as a stable code the UI and scripts can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The server rejected the user name or password.
+    AuthFailed,
+    /// No server answered at the configured address, or it went away.
+    ServerUnreachable,
+    /// The server only accepts encrypted connections and TLS is disabled.
+    TlsRequired,
+    /// TLS was required by our settings but the server does not offer it.
+    TlsUnavailable,
+    /// The TLS handshake or certificate check failed.
+    TlsFailed,
+    /// The configured database does not exist on the server.
+    UnknownDatabase,
+    /// The server's access rules refuse this user from this client.
+    AccessRejected,
+    /// The server is starting, shutting down or out of connection slots.
+    ServerBusy,
+    /// The server reported an error we have no specific code for.
+    ServerError,
+    /// A command that needs a session was called while logged out.
+    NotLoggedIn,
+    /// The settings file or an environment override is invalid.
+    SettingsInvalid,
+    /// Input from the user or a file was rejected.
+    InvalidInput,
+    /// A bug or an environment problem; the details are in the log.
+    Internal,
+}

@@ -1,0 +1,15 @@
+//! ClaimDesk's core: everything the product knows, with no Tauri in it.
+//!
+//! The desktop app (`src-tauri`) and the admin CLI (`claimdesk-admin`) are thin
+//! shells over this crate, so it can be tested and benchmarked without a window.
+
+pub mod central;
+pub mod error;
+pub mod logging;
+pub mod paths;
+pub mod scram;
+pub mod secret;
+pub mod settings;
+
+pub use error::ErrorCode;
+pub use secret::Secret;

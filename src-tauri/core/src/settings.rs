@@ -1,0 +1,289 @@
+//! Central database settings: a TOML file in the OS config directory, then
+//! environment overrides on top (used by the demo, tests and managed installs).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+/// File name of the settings file inside the config directory.
+pub const SETTINGS_FILE: &str = "settings.toml";
+
+/// How the client negotiates TLS with the central server. Same meanings as
+/// libpq's `sslmode`, so DBAs can reason about it the way they already do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Never use TLS.
+    Disable,
+    /// Use TLS when the server offers it; fall back to plaintext otherwise.
+    Prefer,
+    /// Insist on TLS but do not verify the certificate.
+    Require,
+    /// Insist on TLS and verify the certificate chain.
+    VerifyCa,
+    /// Insist on TLS, verify the chain and the host name.
+    VerifyFull,
+}
+
+impl TlsMode {
+    fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the central PostgreSQL server is. Credentials are never stored here:
+/// each person logs in with their own database role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct CentralSettings {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name.
+    pub database: String,
+    /// TLS negotiation mode.
+    pub tls_mode: TlsMode,
+    /// CA bundle for `verify-ca` / `verify-full`; the system roots otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_root_cert: Option<PathBuf>,
+}
+
+impl Default for CentralSettings {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 5432,
+            database: "claimdesk".into(),
+            tls_mode: TlsMode::Prefer,
+            tls_root_cert: None,
+        }
+    }
+}
+
+/// The whole settings file. One section per concern so later issues can add
+/// theirs without breaking existing files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    #[serde(default)]
+    central: Option<CentralSettings>,
+}
+
+/// Settings as loaded, with where each part came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct LoadedSettings {
+    /// The effective central settings.
+    pub central: CentralSettings,
+    /// The file that was read, or would be read if it existed.
+    pub file: PathBuf,
+    /// Whether that file existed.
+    pub file_found: bool,
+    /// Names of the environment variables that overrode the file.
+    pub overridden_by: Vec<String>,
+}
+
+/// Why settings could not be loaded. Never silently replaced by defaults:
+/// connecting to the wrong server is worse than not connecting.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file exists but could not be read.
+    #[error("cannot read settings file {path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("settings file {path} is invalid: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, including line and column.
+        message: String,
+    },
+    /// An environment override has a value of the wrong type.
+    #[error("environment variable {name} has an invalid value: {expected}")]
+    BadOverride {
+        /// The variable.
+        name: &'static str,
+        /// What it should look like.
+        expected: &'static str,
+    },
+}
+
+impl SettingsError {
+    /// The stable code for the UI.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::SettingsInvalid
+    }
+}
+
+/// Environment variables that override the file, in one place for the README.
+pub mod env {
+    /// Host name override.
+    pub const HOST: &str = "CLAIMDESK_CENTRAL_HOST";
+    /// Port override.
+    pub const PORT: &str = "CLAIMDESK_CENTRAL_PORT";
+    /// Database override.
+    pub const DATABASE: &str = "CLAIMDESK_CENTRAL_DATABASE";
+    /// TLS mode override (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`).
+    pub const TLS_MODE: &str = "CLAIMDESK_CENTRAL_TLS_MODE";
+    /// CA bundle override.
+    pub const TLS_ROOT_CERT: &str = "CLAIMDESK_CENTRAL_TLS_ROOT_CERT";
+}
+
+/// Loads settings from `config_dir/settings.toml`, then applies overrides
+/// read through `var` (pass `|k| std::env::var(k).ok()` in production).
+pub fn load(
+    config_dir: &Path,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<LoadedSettings, SettingsError> {
+    let file = config_dir.join(SETTINGS_FILE);
+    let (mut central, file_found) = match std::fs::read_to_string(&file) {
+        Ok(text) => {
+            let parsed: SettingsFile =
+                toml::from_str(&text).map_err(|e| SettingsError::Malformed {
+                    path: file.clone(),
+                    message: e.to_string(),
+                })?;
+            (parsed.central.unwrap_or_default(), true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (CentralSettings::default(), false),
+        Err(source) => {
+            return Err(SettingsError::Unreadable {
+                path: file.clone(),
+                source,
+            })
+        }
+    };
+
+    let mut overridden_by = Vec::new();
+    let mut take = |name: &'static str| {
+        var(name).filter(|v| !v.is_empty()).inspect(|_| {
+            overridden_by.push(name.to_string());
+        })
+    };
+    if let Some(host) = take(env::HOST) {
+        central.host = host;
+    }
+    if let Some(port) = take(env::PORT) {
+        central.port = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or(SettingsError::BadOverride {
+                name: env::PORT,
+                expected: "a TCP port between 1 and 65535",
+            })?;
+    }
+    if let Some(database) = take(env::DATABASE) {
+        central.database = database;
+    }
+    if let Some(mode) = take(env::TLS_MODE) {
+        central.tls_mode = TlsMode::parse(&mode).ok_or(SettingsError::BadOverride {
+            name: env::TLS_MODE,
+            expected: "one of disable, prefer, require, verify-ca, verify-full",
+        })?;
+    }
+    if let Some(cert) = take(env::TLS_ROOT_CERT) {
+        central.tls_root_cert = Some(PathBuf::from(cert));
+    }
+
+    Ok(LoadedSettings {
+        central,
+        file,
+        file_found,
+        overridden_by,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(dir.path(), vars(&[])).unwrap();
+        assert_eq!(loaded.central, CentralSettings::default());
+        assert!(!loaded.file_found);
+        assert!(loaded.overridden_by.is_empty());
+    }
+
+    #[test]
+    fn file_is_read_and_env_overrides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[central]\nhost = \"db.payer.example\"\nport = 6432\ndatabase = \"claims\"\ntls_mode = \"verify-full\"\n",
+        )
+        .unwrap();
+        let from_file = load(dir.path(), vars(&[])).unwrap();
+        assert_eq!(from_file.central.host, "db.payer.example");
+        assert_eq!(from_file.central.port, 6432);
+        assert_eq!(from_file.central.tls_mode, TlsMode::VerifyFull);
+        assert!(from_file.file_found);
+
+        let overridden = load(
+            dir.path(),
+            vars(&[(env::PORT, "55432"), (env::TLS_MODE, "disable")]),
+        )
+        .unwrap();
+        assert_eq!(overridden.central.host, "db.payer.example");
+        assert_eq!(overridden.central.port, 55432);
+        assert_eq!(overridden.central.tls_mode, TlsMode::Disable);
+        assert_eq!(overridden.overridden_by, vec![env::PORT, env::TLS_MODE]);
+    }
+
+    #[test]
+    fn malformed_file_is_an_error_not_a_silent_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[central]\nport = \"five\"\n",
+        )
+        .unwrap();
+        let err = load(dir.path(), vars(&[])).unwrap_err();
+        assert!(matches!(err, SettingsError::Malformed { .. }), "{err}");
+        assert_eq!(err.code(), ErrorCode::SettingsInvalid);
+
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[central]\nhots = \"typo\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(dir.path(), vars(&[])),
+            Err(SettingsError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_override_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path(), vars(&[(env::PORT, "not-a-port")])).unwrap_err();
+        assert!(err.to_string().contains(env::PORT), "{err}");
+        let err = load(dir.path(), vars(&[(env::TLS_MODE, "maybe")])).unwrap_err();
+        assert!(err.to_string().contains(env::TLS_MODE), "{err}");
+    }
+}

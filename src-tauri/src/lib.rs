@@ -1,0 +1,52 @@
+//! The ClaimDesk desktop app: window set-up, state and thin commands over
+//! `claimdesk-core`.
+
+pub mod bindings;
+mod commands;
+mod error;
+mod state;
+
+use claimdesk_core::paths::AppDirs;
+use claimdesk_core::{logging, settings};
+pub use error::CommandError;
+use tauri_specta::{collect_commands, Builder};
+
+/// Every command the UI may call. The TypeScript bindings are generated from
+/// this list, so a command missing here cannot be called at all.
+pub fn specta_builder() -> Builder<tauri::Wry> {
+    Builder::<tauri::Wry>::new().commands(collect_commands![
+        commands::app_info,
+        commands::login,
+        commands::connection_status,
+        commands::logout,
+    ])
+}
+
+/// Starts the app. Failures before the window exists are logged and end the
+/// process with a non-zero status rather than a panic.
+pub fn run() {
+    let env = |key: &str| std::env::var(key).ok();
+    let dirs = AppDirs::resolve(env);
+    let _log = logging::init(&dirs.logs, "app");
+    logging::install_panic_hook();
+    let settings = settings::load(&dirs.config, env);
+    match &settings {
+        Ok(loaded) => tracing::info!(
+            file = %loaded.file.display(),
+            found = loaded.file_found,
+            overrides = ?loaded.overridden_by,
+            "settings loaded"
+        ),
+        Err(error) => tracing::error!(%error, "settings invalid"),
+    }
+
+    let builder = specta_builder();
+    let result = tauri::Builder::default()
+        .invoke_handler(builder.invoke_handler())
+        .manage(state::AppState::new(settings, dirs))
+        .run(tauri::generate_context!());
+    if let Err(error) = result {
+        tracing::error!(%error, "the app failed to start");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,28 @@
+//! What the app keeps between commands.
+
+use claimdesk_core::central::CentralSession;
+use claimdesk_core::paths::AppDirs;
+use claimdesk_core::settings::{LoadedSettings, SettingsError};
+use tokio::sync::Mutex;
+
+/// Managed Tauri state: settings as loaded at start-up and the session, if any.
+pub struct AppState {
+    /// Settings, or why they could not be loaded (shown on the login screen).
+    pub settings: Result<LoadedSettings, SettingsError>,
+    /// Where logs and data live.
+    pub dirs: AppDirs,
+    /// The logged-in central session. Commands clone it out of the lock
+    /// before awaiting, so a slow server never blocks other commands.
+    pub session: Mutex<Option<CentralSession>>,
+}
+
+impl AppState {
+    /// State before anyone has logged in.
+    pub fn new(settings: Result<LoadedSettings, SettingsError>, dirs: AppDirs) -> Self {
+        Self {
+            settings,
+            dirs,
+            session: Mutex::new(None),
+        }
+    }
+}

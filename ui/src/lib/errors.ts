@@ -1,0 +1,43 @@
+import type { CommandError, ErrorCode } from "./bindings";
+
+/** Codes after which the same request may succeed without the person changing anything. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["server_unreachable", "server_busy"]);
+
+export function isTransient(error: CommandError): boolean {
+  return TRANSIENT.has(error.code);
+}
+
+/** What the person can do about an error, beyond the message itself. */
+export function remedy(error: CommandError, settingsFile?: string): string | null {
+  const file = settingsFile ? ` (${settingsFile})` : "";
+  switch (error.code) {
+    case "auth_failed":
+      return "Check Caps Lock. After repeated failures, ask your supervisor to reset your password.";
+    case "server_unreachable":
+      return "If you work remotely, check that the VPN is connected.";
+    case "tls_required":
+    case "tls_unavailable":
+    case "tls_failed":
+      return `Your administrator sets the TLS mode in the settings file${file}.`;
+    case "unknown_database":
+    case "settings_invalid":
+      return `Correct the settings file${file}, then restart ClaimDesk.`;
+    case "access_rejected":
+      return "Your administrator must allow logins from this computer.";
+    case "internal":
+      return "Please report this to support with the time it happened.";
+    default:
+      return null;
+  }
+}
+
+/**
+ * Turns anything a command may reject with into a CommandError. Framework
+ * failures (an `Error` thrown by the IPC layer) become `internal`.
+ */
+export function asCommandError(thrown: unknown): CommandError {
+  if (thrown && typeof thrown === "object" && "code" in thrown && "message" in thrown) {
+    return thrown as CommandError;
+  }
+  return { code: "internal", message: "ClaimDesk could not complete the request." };
+}

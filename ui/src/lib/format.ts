@@ -1,0 +1,21 @@
+/** Latency as a person reads it: sub-millisecond precision only where it matters. */
+export function formatLatency(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return "–";
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A rough quality word for the latency, for colour and screen readers. */
+export function latencyGrade(ms: number | null): "good" | "fair" | "poor" | "unknown" {
+  if (ms === null || !Number.isFinite(ms)) return "unknown";
+  if (ms < 50) return "good";
+  if (ms < 250) return "fair";
+  return "poor";
+}
+
+/** `15.18 (Debian 15.18-0+deb12u1)` → `PostgreSQL 15.18`. */
+export function shortServerVersion(version: string): string {
+  const number = version.split(" ")[0];
+  return number ? `PostgreSQL ${number}` : "PostgreSQL";
+}

@@ -1,0 +1,104 @@
+import {
+  commands,
+  type AppInfo_Serialize as AppInfo,
+  type CommandError,
+  type ConnectionStatus_Serialize as ConnectionStatus,
+} from "./bindings";
+import { asCommandError } from "./errors";
+
+export type Phase = "starting" | "login" | "connected";
+
+/** How often the status screen re-measures the connection. */
+export const DEFAULT_POLL_MS = 3000;
+
+/**
+ * The person's session with the central server, as the screens see it.
+ * Every server call goes through the generated bindings.
+ */
+export class Session {
+  phase = $state<Phase>("starting");
+  info = $state<AppInfo | null>(null);
+  status = $state<ConnectionStatus | null>(null);
+  /** Why the last login attempt failed. */
+  loginError = $state<CommandError | null>(null);
+  /** Set while logged in but the server does not answer; cleared on recovery. */
+  connectionError = $state<CommandError | null>(null);
+  busy = $state(false);
+
+  #pollMs: number;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(pollMs = DEFAULT_POLL_MS) {
+    this.#pollMs = pollMs;
+  }
+
+  async start(): Promise<void> {
+    this.info = await commands.appInfo();
+    this.phase = "login";
+  }
+
+  async login(username: string, password: string): Promise<boolean> {
+    this.busy = true;
+    this.loginError = null;
+    try {
+      const result = await commands.login(username, password);
+      if (result.status === "error") {
+        this.loginError = result.error;
+        return false;
+      }
+      this.status = result.data;
+      this.connectionError = null;
+      this.phase = "connected";
+      this.#schedule();
+      return true;
+    } catch (thrown) {
+      this.loginError = asCommandError(thrown);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Re-reads the status. A failure keeps the last status and flags the outage. */
+  async refresh(): Promise<void> {
+    try {
+      const result = await commands.connectionStatus();
+      if (result.status === "ok") {
+        this.status = result.data;
+        this.connectionError = null;
+      } else if (result.error.code === "not_logged_in") {
+        this.#toLogin();
+      } else {
+        this.connectionError = result.error;
+      }
+    } catch (thrown) {
+      this.connectionError = asCommandError(thrown);
+    }
+  }
+
+  async logout(): Promise<void> {
+    this.#stop();
+    await commands.logout().catch(() => undefined);
+    this.#toLogin();
+  }
+
+  #toLogin(): void {
+    this.#stop();
+    this.status = null;
+    this.connectionError = null;
+    this.phase = "login";
+  }
+
+  #schedule(): void {
+    this.#stop();
+    this.#timer = setTimeout(async () => {
+      await this.refresh();
+      if (this.phase === "connected") this.#schedule();
+    }, this.#pollMs);
+  }
+
+  #stop(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}

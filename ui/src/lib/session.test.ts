@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { Session } from "./session.svelte";
+import type { CommandError } from "./bindings";
+
+const info = {
+  version: "0.1.0",
+  settings: {
+    central: { host: "db.example", port: 5432, database: "claimdesk", tls_mode: "prefer" },
+    file: "/home/ada/.config/claimdesk/settings.toml",
+    file_found: true,
+    overridden_by: [],
+  },
+  settings_error: null,
+  log_dir: "/tmp/logs",
+};
+
+const status = {
+  server_version: "15.18 (Debian 15.18-0+deb12u1)",
+  database: "claimdesk",
+  user: "ada",
+  address: "db.example:5432",
+  latency_ms: 0.42,
+  tls: "TLSv1.3",
+  checked_at: "2026-11-21T09:00:00Z",
+};
+
+const unreachable: CommandError = { code: "server_unreachable", message: "cannot be reached" };
+
+/** Answers commands from a table; a CommandError value is thrown as the command's error. */
+function serve(table: Record<string, unknown>, calls: string[] = []) {
+  mockIPC((cmd, args) => {
+    calls.push(cmd);
+    const answer = typeof table[cmd] === "function" ? (table[cmd] as (a: unknown) => unknown)(args) : table[cmd];
+    if (answer && typeof answer === "object" && "code" in answer) throw answer;
+    return answer;
+  });
+  return calls;
+}
+
+describe("Session", () => {
+  let session: Session;
+  beforeEach(() => {
+    session = new Session(60_000);
+  });
+  afterEach(async () => {
+    await session.logout();
+    clearMocks();
+  });
+
+  it("starts at the login screen with the settings", async () => {
+    serve({ app_info: info });
+    await session.start();
+    expect(session.phase).toBe("login");
+    expect(session.info?.settings?.central.host).toBe("db.example");
+  });
+
+  it("logs in, passing the password through, and shows the status", async () => {
+    let sent: unknown;
+    serve({
+      app_info: info,
+      login: (args: unknown) => {
+        sent = args;
+        return status;
+      },
+      logout: null,
+    });
+    await session.start();
+    expect(await session.login("ada", "pw")).toBe(true);
+    expect(sent).toEqual({ username: "ada", password: "pw" });
+    expect(session.phase).toBe("connected");
+    expect(session.status?.server_version).toContain("15.18");
+  });
+
+  it("keeps the login screen and the error code on a wrong password", async () => {
+    serve({ app_info: info, login: { code: "auth_failed", message: "rejected" } });
+    await session.start();
+    expect(await session.login("ada", "nope")).toBe(false);
+    expect(session.phase).toBe("login");
+    expect(session.loginError?.code).toBe("auth_failed");
+    expect(session.busy).toBe(false);
+  });
+
+  it("flags an outage while logged in and clears it on recovery", async () => {
+    let down = false;
+    serve({
+      app_info: info,
+      login: status,
+      logout: null,
+      connection_status: () => (down ? unreachable : { ...status, latency_ms: 1.5 }),
+    });
+    await session.start();
+    await session.login("ada", "pw");
+
+    down = true;
+    await session.refresh();
+    expect(session.phase).toBe("connected");
+    expect(session.connectionError?.code).toBe("server_unreachable");
+    expect(session.status?.user).toBe("ada"); // last known status stays visible
+
+    down = false;
+    await session.refresh();
+    expect(session.connectionError).toBeNull();
+    expect(session.status?.latency_ms).toBe(1.5);
+  });
+
+  it("returns to login when the backend has no session", async () => {
+    serve({ app_info: info, login: status, connection_status: { code: "not_logged_in", message: "x" }, logout: null });
+    await session.start();
+    await session.login("ada", "pw");
+    await session.refresh();
+    expect(session.phase).toBe("login");
+    expect(session.status).toBeNull();
+  });
+
+  it("turns an IPC failure into an internal error instead of throwing", async () => {
+    serve({
+      app_info: info,
+      login: () => {
+        throw new Error("ipc broke");
+      },
+    });
+    await session.start();
+    expect(await session.login("ada", "pw")).toBe(false);
+    expect(session.loginError?.code).toBe("internal");
+  });
+});
