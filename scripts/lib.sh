@@ -45,12 +45,19 @@ ensure_node() {
   ensure_packages nodejs npm
 }
 
-# npm ci, skipped when node_modules already matches the lockfile.
+# Installs the locked npm packages, skipped when node_modules already matches
+# the lockfile. `npm install` rather than `npm ci`: npm 11 here writes
+# lockfiles without the other platforms' optional packages and then its own
+# `npm ci` rejects them; `npm install` honours the locked versions all the
+# same. Install scripts stay off: none of our packages needs one, and some
+# (browser-driver packages pulled in by WebdriverIO) would try to download.
 npm_install() {
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/.installed-lock"; then
-    say "npm ci in ${dir#"$ROOT"/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && cp "$dir/package-lock.json" "$dir/.installed-lock"
+  local dir=$1 stamp=$1/node_modules/.claimdesk-lock
+  if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
+    say "npm install in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error) \
+      || die "npm install failed in $dir"
+    cp "$dir/package-lock.json" "$stamp"
   fi
 }
 

@@ -1,0 +1,123 @@
+// Starts the real ClaimDesk binary under tauri-driver and hands back a
+// WebdriverIO browser bound to its window. One per spec file.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+
+export const ROOT = resolve(import.meta.dirname, "../../..");
+const APP = process.env.CLAIMDESK_E2E_APP ?? join(ROOT, "target/debug/claimdesk");
+
+export type Browser = Awaited<ReturnType<typeof remote>>;
+
+export interface RunningApp {
+  browser: Browser;
+  /** The app's private CLAIMDESK_HOME (config, logs, data). */
+  home: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      ok(true);
+    });
+    socket.once("error", () => ok(false));
+  });
+}
+
+async function waitForPorts(ports: number[], driver: ChildProcess, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
+    const up = await Promise.all(ports.map(listening));
+    if (up.every(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on ${ports.join(", ")} within ${ms} ms`);
+}
+
+/** Launches the app with extra environment (e.g. central settings overrides). */
+export async function launchApp(env: Record<string, string> = {}): Promise<RunningApp> {
+  if (!existsSync(APP)) throw new Error(`no app binary at ${APP}: build it with scripts/test`);
+  const home = mkdtempSync(join(tmpdir(), "claimdesk-e2e-"));
+  const [port, nativePort] = [await freePort(), await freePort()];
+  const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, CLAIMDESK_HOME: home, ...env },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  try {
+    // tauri-driver listens before its WebKitWebDriver child does; wait for both,
+    // or a third of sessions fail with "Remote end closed connection".
+    await waitForPorts([port, nativePort], driver);
+    const browser = await remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: "warn",
+      capabilities: {
+        browserName: "wry",
+        "tauri:options": { application: APP },
+        "wdio:enforceWebDriverClassic": true,
+      } as WebdriverIO.Capabilities,
+    });
+    return {
+      browser,
+      home,
+      async stop() {
+        await browser.deleteSession().catch(() => undefined);
+        driver.kill("SIGTERM");
+      },
+    };
+  } catch (error) {
+    driver.kill("SIGKILL");
+    throw error;
+  }
+}
+
+/** Finds an element by its data-testid. */
+export function byTestId(browser: Browser, id: string) {
+  return browser.$(`[data-testid="${id}"]`);
+}
+
+/**
+ * Screenshot of the whole X display: the real window as a person sees it,
+ * not just the web view. WebKitGTK presents frames to X a little after the
+ * DOM settles, so wait for two animation frames and a short grace first.
+ */
+export async function screenshot(browser: Browser, name: string): Promise<string> {
+  const dir = process.env.CLAIMDESK_E2E_ARTIFACTS ?? join(ROOT, ".test-run/screenshots");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.png`);
+  await browser.executeAsync((done: () => void) =>
+    requestAnimationFrame(() => requestAnimationFrame(() => done())),
+  );
+  await browser.pause(1000);
+  try {
+    execFileSync("import", ["-window", "root", file], { stdio: "ignore" });
+  } catch {
+    await browser.saveScreenshot(file);
+  }
+  return file;
+}
+
+/** Stops or starts the test's PostgreSQL cluster (scripts/pg-cluster). */
+export function database(action: "stop" | "start"): void {
+  const dir = process.env.CLAIMDESK_TEST_PGCLUSTER;
+  if (!dir) throw new Error("CLAIMDESK_TEST_PGCLUSTER is not set: run ./scripts/test");
+  execFileSync(join(ROOT, "scripts/pg-cluster"), [action, dir], { stdio: "inherit" });
+}
