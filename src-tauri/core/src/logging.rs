@@ -41,19 +41,7 @@ pub fn init(log_dir: &Path, program: &str) -> LogGuard {
         .with_writer(std::io::stderr)
         .with_filter(filter());
 
-    let file_appender = std::fs::create_dir_all(log_dir)
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            RollingFileAppender::builder()
-                .rotation(Rotation::DAILY)
-                .filename_prefix(format!("claimdesk-{program}"))
-                .filename_suffix("log")
-                .max_log_files(KEEP_FILES)
-                .build(log_dir)
-                .map_err(|e| e.to_string())
-        });
-
-    match file_appender {
+    match open_appender(log_dir, program) {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let file = fmt::layer()
@@ -75,6 +63,18 @@ pub fn init(log_dir: &Path, program: &str) -> LogGuard {
     }
 }
 
+/// The daily-rotated file for one program, creating the directory first.
+fn open_appender(log_dir: &Path, program: &str) -> Result<RollingFileAppender, String> {
+    std::fs::create_dir_all(log_dir).map_err(|e| e.to_string())?;
+    RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix(format!("claimdesk-{program}"))
+        .filename_suffix("log")
+        .max_log_files(KEEP_FILES)
+        .build(log_dir)
+        .map_err(|e| e.to_string())
+}
+
 /// Replaces the default panic output, which prints the panic message, with
 /// one that records only where the panic happened. A message could quote PHI
 /// that some future code formats carelessly; the location is enough to fix it.
@@ -87,4 +87,18 @@ pub fn install_panic_hook() {
         tracing::error!(%location, "panic (message withheld: it may contain PHI)");
         eprintln!("ClaimDesk hit an internal error at {location}. Details are in the log.");
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_log_dir_is_reported_not_fatal() {
+        // A file where the directory should be.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(open_appender(&file.path().join("logs"), "app").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(open_appender(&dir.path().join("nested/logs"), "app").is_ok());
+    }
 }
