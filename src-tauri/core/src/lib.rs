@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! ClaimDesk's core: everything the product knows, with no Tauri in it.
 //!
 //! The desktop app (`src-tauri`) and the admin CLI (`claimdesk-admin`) are thin

@@ -1,6 +1,6 @@
 // Login and connection status on the real window, against the real database.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, database, launchApp, screenshot, type RunningApp } from "../support/app";
+import { byTestId, database, launchApp, loginError, screenshot, signIn, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
 const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo";
@@ -18,15 +18,6 @@ describe("login", () => {
     await app?.stop();
   });
 
-  async function signIn(user: string, password: string) {
-    const { browser } = app;
-    await byTestId(browser, "login-username").waitForDisplayed({ timeout: 20_000 });
-    await byTestId(browser, "login-username").setValue(user);
-    await byTestId(browser, "login-password").setValue(password);
-    expect(await byTestId(browser, "login-username").getValue()).toBe(user);
-    expect(await byTestId(browser, "login-password").getValue()).toBe(password);
-    await byTestId(browser, "login-submit").click();
-  }
 
   it("shows which server it will use before login", async () => {
     const server = byTestId(app.browser, "login-server");
@@ -35,18 +26,17 @@ describe("login", () => {
   });
 
   it("shows a clear error for a wrong password and stays on the login screen", async () => {
-    await signIn(USER, "definitely-wrong");
-    const error = byTestId(app.browser, "login-error");
-    await error.waitForDisplayed({ timeout: 15_000 });
-    expect(await error.getAttribute("data-code")).toBe("auth_failed");
-    expect(await error.getText()).toContain("rejected the user name or password");
+    await signIn(app.browser, USER, "definitely-wrong");
+    const error = await loginError(app.browser);
+    expect(error.code).toBe("auth_failed");
+    expect(error.text).toContain("rejected the user name or password");
     expect(await byTestId(app.browser, "login-password").getValue()).toBe("");
     await screenshot(app.browser, "login-wrong-password");
   });
 
   it("logs in as the demo user and shows the connection status", async () => {
     await byTestId(app.browser, "login-username").clearValue();
-    await signIn(USER, PASSWORD);
+    await signIn(app.browser, USER, PASSWORD);
     const version = byTestId(app.browser, "status-server-version");
     await version.waitForDisplayed({ timeout: 15_000 });
     expect(await version.getText()).toMatch(/^PostgreSQL \d+\.\d+/);

@@ -1,7 +1,7 @@
 // Starts the real ClaimDesk binary under tauri-driver and hands back a
 // WebdriverIO browser bound to its window. One per spec file.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -52,10 +52,21 @@ async function waitForPorts(ports: number[], driver: ChildProcess, ms = 20_000):
   throw new Error(`tauri-driver did not listen on ${ports.join(", ")} within ${ms} ms`);
 }
 
-/** Launches the app with extra environment (e.g. central settings overrides). */
-export async function launchApp(env: Record<string, string> = {}): Promise<RunningApp> {
+export interface LaunchOptions {
+  /** Extra environment, e.g. central settings overrides. */
+  env?: Record<string, string>;
+  /** Contents of settings.toml to place in the app's config directory. */
+  settingsFile?: string;
+}
+
+/** Launches the app in a private CLAIMDESK_HOME. */
+export async function launchApp({ env = {}, settingsFile }: LaunchOptions = {}): Promise<RunningApp> {
   if (!existsSync(APP)) throw new Error(`no app binary at ${APP}: build it with scripts/test`);
   const home = mkdtempSync(join(tmpdir(), "claimdesk-e2e-"));
+  if (settingsFile !== undefined) {
+    mkdirSync(join(home, "config"), { recursive: true });
+    writeFileSync(join(home, "config", "settings.toml"), settingsFile);
+  }
   const [port, nativePort] = [await freePort(), await freePort()];
   const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, CLAIMDESK_HOME: home, ...env },
@@ -87,6 +98,22 @@ export async function launchApp(env: Record<string, string> = {}): Promise<Runni
     driver.kill("SIGKILL");
     throw error;
   }
+}
+
+/** Types credentials into the login form and submits it. */
+export async function signIn(browser: Browser, user: string, password: string): Promise<void> {
+  const username = byTestId(browser, "login-username");
+  await username.waitForDisplayed({ timeout: 20_000 });
+  await username.setValue(user);
+  await byTestId(browser, "login-password").setValue(password);
+  await byTestId(browser, "login-submit").click();
+}
+
+/** Waits for the login error and returns its code and text. */
+export async function loginError(browser: Browser): Promise<{ code: string | null; text: string }> {
+  const error = byTestId(browser, "login-error");
+  await error.waitForDisplayed({ timeout: 15_000 });
+  return { code: await error.getAttribute("data-code"), text: await error.getText() };
 }
 
 /** Finds an element by its data-testid. */
