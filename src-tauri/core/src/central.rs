@@ -75,6 +75,32 @@ pub enum CentralError {
     /// Starting up, shutting down, or out of connection slots.
     #[error("The central server is busy or restarting. Try again in a moment.")]
     Busy,
+    /// The record changed since the caller read it (CD001).
+    #[error(
+        "Someone changed this claim since you opened it. Review the new version before deciding."
+    )]
+    VersionConflict,
+    /// The caller's lease is gone (CD002).
+    #[error("You no longer hold this claim: the lease expired or a supervisor reassigned it.")]
+    LeaseLost,
+    /// The state machine refuses (CD003).
+    #[error("This action is not possible in the claim's current state.")]
+    InvalidTransition,
+    /// Grants or a function's role check refuse (42501, CD004).
+    #[error("Your role does not allow this.")]
+    PermissionDenied,
+    /// A rule on the data refused the values (CD005, check and not-null violations).
+    #[error("The server refused the values: {detail}")]
+    Rejected {
+        /// Which rule, in words safe to show (our own messages, or the constraint name).
+        detail: String,
+    },
+    /// No such record (CD006).
+    #[error("The record no longer exists or is not visible to you.")]
+    NotFound,
+    /// Nothing to check out (CD007).
+    #[error("No claim is waiting in the queue.")]
+    QueueEmpty,
     /// Any other server error; only its SQLSTATE is kept.
     #[error("The central server reported an error (SQLSTATE {sqlstate}).")]
     Server {
@@ -98,6 +124,13 @@ impl CentralError {
             Self::UnknownDatabase { .. } => ErrorCode::UnknownDatabase,
             Self::AccessRejected => ErrorCode::AccessRejected,
             Self::Busy => ErrorCode::ServerBusy,
+            Self::VersionConflict => ErrorCode::VersionConflict,
+            Self::LeaseLost => ErrorCode::LeaseLost,
+            Self::InvalidTransition => ErrorCode::InvalidTransition,
+            Self::PermissionDenied => ErrorCode::PermissionDenied,
+            Self::Rejected { .. } => ErrorCode::InvalidInput,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::QueueEmpty => ErrorCode::QueueEmpty,
             Self::Server { .. } => ErrorCode::ServerError,
             Self::Internal => ErrorCode::Internal,
         }
@@ -131,6 +164,20 @@ impl CentralError {
                     // the server is going away or not up yet.
                     "57P01" | "57P02" => Self::Unreachable { address: address() },
                     "57P03" | "53300" => Self::Busy,
+                    "CD001" => Self::VersionConflict,
+                    "CD002" => Self::LeaseLost,
+                    "CD003" => Self::InvalidTransition,
+                    "CD004" | "42501" => Self::PermissionDenied,
+                    // Our own functions word CD005 for people, without data values.
+                    "CD005" => Self::Rejected {
+                        detail: db.message().to_string(),
+                    },
+                    // A check constraint's name says which rule, never the values.
+                    "23514" | "23502" | "23503" | "23505" => Self::Rejected {
+                        detail: db.constraint().unwrap_or("a data rule").to_string(),
+                    },
+                    "CD006" => Self::NotFound,
+                    "CD007" => Self::QueueEmpty,
                     _ => {
                         tracing::warn!(%sqlstate, "central server error");
                         Self::Server { sqlstate }

@@ -27,6 +27,18 @@ pub enum ErrorCode {
     ServerBusy,
     /// The server reported an error we have no specific code for.
     ServerError,
+    /// The record changed since the caller read it (optimistic concurrency).
+    VersionConflict,
+    /// The caller no longer holds the lease on the claim.
+    LeaseLost,
+    /// The record's state does not allow this action.
+    InvalidTransition,
+    /// The caller's role may not do this.
+    PermissionDenied,
+    /// The record does not exist (or is not visible to the caller).
+    NotFound,
+    /// No claim is waiting in the queue.
+    QueueEmpty,
     /// A command that needs a session was called while logged out.
     NotLoggedIn,
     /// The settings file or an environment override is invalid.

@@ -4,8 +4,11 @@
 //! The desktop app (`src-tauri`) and the admin CLI (`claimdesk-admin`) are thin
 //! shells over this crate, so it can be tested and benchmarked without a window.
 
+pub mod audit;
 pub mod central;
+pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod logging;
 pub mod paths;
 pub mod scram;

@@ -155,6 +155,18 @@ export type ErrorCode =
 "server_busy" | 
 /**  The server reported an error we have no specific code for. */
 "server_error" | 
+/**  The record changed since the caller read it (optimistic concurrency). */
+"version_conflict" | 
+/**  The caller no longer holds the lease on the claim. */
+"lease_lost" | 
+/**  The record's state does not allow this action. */
+"invalid_transition" | 
+/**  The caller's role may not do this. */
+"permission_denied" | 
+/**  The record does not exist (or is not visible to the caller). */
+"not_found" | 
+/**  No claim is waiting in the queue. */
+"queue_empty" | 
 /**  A command that needs a session was called while logged out. */
 "not_logged_in" | 
 /**  The settings file or an environment override is invalid. */

@@ -1,0 +1,124 @@
+//! Reading the central change feed without ever skipping a committed row.
+//!
+//! Rows carry the id of the transaction that last wrote them (`change_xid`).
+//! A pull runs in one REPEATABLE READ transaction, takes the watermark
+//! `pg_snapshot_xmin(pg_current_snapshot())` (every transaction below it
+//! has finished) and reads rows above the cursor and below the watermark, in
+//! `(change_xid, id)` order. See migrations/central/0003 for why a sequence
+//! or timestamp cursor would skip rows.
+
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+/// The tables sync mirrors; must equal `claimdesk.synced_tables()`.
+pub const SYNCED_TABLES: [&str; 19] = [
+    "employer_group",
+    "plan",
+    "plan_benefit",
+    "member",
+    "policy",
+    "coverage_period",
+    "accumulator",
+    "provider",
+    "provider_credential",
+    "credential_verification",
+    "contract",
+    "fee_schedule",
+    "claim",
+    "claim_diagnosis",
+    "claim_line",
+    "claim_note",
+    "claim_status_history",
+    "appeal",
+    "document",
+];
+
+/// Where a reader stands in one table's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct FeedCursor {
+    /// The transaction id (xid8) of the last row read.
+    pub xid: i64,
+    /// The id of the last row read, to page within one transaction.
+    pub id: Uuid,
+}
+
+/// A row that changed: its id and the transaction that wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Row id.
+    pub id: Uuid,
+    /// The writing transaction.
+    pub xid: i64,
+    /// True for a deletion (a tombstone).
+    pub deleted: bool,
+}
+
+/// One pull: the changes in feed order and the cursor to pass next time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedBatch {
+    /// Changed rows, then tombstones, each in feed order.
+    pub changes: Vec<Change>,
+    /// Resume here.
+    pub next: FeedCursor,
+}
+
+/// Why a pull failed before reaching the server.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// Not one of [`SYNCED_TABLES`]; table names are never taken from input.
+    #[error("{0} is not a synced table")]
+    UnknownTable(String),
+    /// The query failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Reads up to `limit` changes of `table` after `after`.
+pub async fn pull(
+    conn: &mut PgConnection,
+    table: &str,
+    after: FeedCursor,
+    limit: i64,
+) -> Result<FeedBatch, FeedError> {
+    let table = SYNCED_TABLES
+        .iter()
+        .find(|t| **t == table)
+        .ok_or_else(|| FeedError::UnknownTable(table.to_string()))?;
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let watermark: i64 =
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .fetch_one(&mut *tx)
+            .await?;
+    let rows: Vec<(Uuid, i64, bool)> = sqlx::query_as(&format!(
+        "(SELECT id, change_xid::text::bigint AS xid, false AS deleted FROM claimdesk.{table}
+          WHERE (change_xid, id) > ($1::text::xid8, $2) AND change_xid < $3::text::xid8
+          ORDER BY change_xid, id LIMIT $4)
+         UNION ALL
+         (SELECT row_id, change_xid::text::bigint, true FROM claimdesk.change_tombstone
+          WHERE table_name = $5 AND (change_xid, row_id) > ($1::text::xid8, $2)
+            AND change_xid < $3::text::xid8
+          ORDER BY change_xid, row_id LIMIT $4)
+         ORDER BY 2, 1 LIMIT $4"
+    ))
+    .bind(after.xid.to_string())
+    .bind(after.id)
+    .bind(watermark.to_string())
+    .bind(limit)
+    .bind(table)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let next = rows
+        .last()
+        .map_or(after, |&(id, xid, _)| FeedCursor { xid, id });
+    Ok(FeedBatch {
+        changes: rows
+            .into_iter()
+            .map(|(id, xid, deleted)| Change { id, xid, deleted })
+            .collect(),
+        next,
+    })
+}
