@@ -2,15 +2,24 @@
 //! server. It links `claimdesk-core` and never Tauri or WebKit.
 
 use std::io::Read;
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use claimdesk_core::central::MIGRATOR;
-use claimdesk_core::{logging, paths::AppDirs, scram, Secret};
+use chrono::Utc;
+use claimdesk_core::audit::{self, ChainBreak};
+use claimdesk_core::central::{CentralError, MIGRATOR};
+use claimdesk_core::fieldcrypt::{self, FieldKeys};
+use claimdesk_core::seed::{self, SeedOptions};
+use claimdesk_core::settings::{CentralSettings, TlsMode};
+use claimdesk_core::users::{self, Added, StaffRole};
+use claimdesk_core::{logging, paths::AppDirs, Secret};
 use clap::{Parser, Subcommand};
 use sqlx::migrate::MigrateDatabase;
-use sqlx::{Connection, PgConnection, Postgres};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres};
 
-/// Administration of ClaimDesk's central PostgreSQL database.
+/// Administration of ClaimDesk's central PostgreSQL database (14 or newer).
 #[derive(Debug, Parser)]
 #[command(name = "claimdesk-admin", version, about)]
 struct Cli {
@@ -31,36 +40,173 @@ struct Cli {
 enum Command {
     /// Creates the database if it is missing, then applies pending migrations.
     Migrate,
+    /// Fills an empty database with deterministic synthetic demo data.
+    Seed {
+        /// Number of claims.
+        #[arg(long, default_value_t = 2_000)]
+        claims: u64,
+        /// Random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of providers.
+        #[arg(long, default_value_t = 200)]
+        providers: u32,
+        /// The field-encryption key file (see `keys init`).
+        #[arg(long, env = "CLAIMDESK_FIELD_KEYS")]
+        keys: PathBuf,
+        /// Do nothing, successfully, when the database already has claims.
+        #[arg(long)]
+        if_empty: bool,
+    },
     /// Manages people's login roles.
     #[command(subcommand)]
     User(UserCommand),
+    /// Checks the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manages the field-encryption keys for SSNs and tax ids.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Creates a login role in the claimdesk_staff group. The password is read
-    /// from standard input and sent to the server only as a SCRAM verifier.
-    Create {
-        /// The login name.
+    /// Adds a login in one staff group. The password is read from standard
+    /// input and reaches the server only as a SCRAM verifier.
+    Add {
+        /// The login name (lower-case letters, digits, '_', '.', '-').
         username: String,
-        /// Succeed without changes if the role exists already.
+        /// adjudicator, credentialing, supervisor or admin.
+        #[arg(long)]
+        role: StaffRole,
+        /// Succeed without changes if the login exists already.
         #[arg(long)]
         exists_ok: bool,
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verifies the whole hash chain and names the first broken row.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Creates a key file with a first random key (refuses to overwrite).
+    Init {
+        /// Where to write it (mode 600).
+        #[arg(long, env = "CLAIMDESK_FIELD_KEYS")]
+        keys: PathBuf,
+    },
+    /// Adds a new key version and re-encrypts every identifier to it.
+    Rotate {
+        /// The key file to extend.
+        #[arg(long, env = "CLAIMDESK_FIELD_KEYS")]
+        keys: PathBuf,
+    },
+}
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let dirs = AppDirs::resolve(|k| std::env::var(k).ok());
     let _log = logging::init(&dirs.logs, "admin");
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("claimdesk-admin: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    // Key files can be made without a database.
+    if let Command::Keys(KeysCommand::Init { keys }) = &cli.command {
+        if keys.exists() {
+            bail!(
+                "{} exists already; refusing to overwrite keys",
+                keys.display()
+            );
+        }
+        FieldKeys::generate().save(keys)?;
+        println!("wrote a new key file {} (key version 1)", keys.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let url = cli
         .database_url
         .context("no database URL: pass --database-url or set CLAIMDESK_ADMIN_DATABASE_URL")?;
+    let options: PgConnectOptions = url
+        .expose()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("the database URL is not a valid postgres:// URL"))?;
+    let options = options.disable_statement_logging();
+
+    if let Command::Migrate = cli.command {
+        if !Postgres::database_exists(url.expose())
+            .await
+            .map_err(|e| explain(e, &options))?
+        {
+            Postgres::create_database(url.expose())
+                .await
+                .map_err(|e| explain(e, &options))?;
+            println!("created the database");
+        }
+    }
+    let mut conn = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| explain(e, &options))?;
+
     match cli.command {
-        Command::Migrate => migrate(url.expose()).await,
-        Command::User(UserCommand::Create {
+        Command::Migrate => {
+            MIGRATOR
+                .run(&mut conn)
+                .await
+                .context("applying migrations")?;
+            println!("migrations applied: {}", MIGRATOR.iter().count());
+        }
+        Command::Seed {
+            claims,
+            seed,
+            providers,
+            keys,
+            if_empty,
+        } => {
+            let keys = FieldKeys::load(&keys)?;
+            let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.claim")
+                .fetch_one(&mut conn)
+                .await
+                .context("is the database migrated? run `claimdesk-admin migrate` first")?;
+            if existing > 0 && if_empty {
+                println!("the database already holds {existing} claims; not seeding");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let started = Instant::now();
+            let opts = SeedOptions {
+                claims,
+                seed,
+                providers,
+                today: Utc::now().date_naive(),
+            };
+            let report = seed::seed(&mut conn, &keys, &opts, |stage, n| {
+                eprintln!("  {stage}: {n} ({:.1} s)", started.elapsed().as_secs_f64());
+            })
+            .await?;
+            println!(
+                "seeded {} claims ({} lines, {} appeals), {} members, {} providers in {:.1} s",
+                report.claims,
+                report.lines,
+                report.appeals,
+                report.members,
+                report.providers,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::User(UserCommand::Add {
             username,
+            role,
             exists_ok,
         }) => {
             let mut password = String::new();
@@ -68,75 +214,63 @@ async fn main() -> Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = Secret::new(password.trim_end_matches(['\r', '\n']).to_string());
-            create_user(url.expose(), &username, &password, exists_ok).await
+            match users::add_user(&mut conn, &username, &password, role, exists_ok).await? {
+                Added::Created => println!("added {username} as {role}"),
+                Added::Existed => println!("{username} exists already; unchanged"),
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let report = audit::verify(&mut conn).await?;
+            match report.first_break {
+                None => println!("audit chain intact: {} rows verified", report.rows_checked),
+                Some(b) => {
+                    println!(
+                        "audit chain BROKEN after {} rows: {}",
+                        report.rows_checked,
+                        describe(&b)
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Command::Keys(KeysCommand::Rotate { keys: path }) => {
+            let mut keys = FieldKeys::load(&path)?;
+            let version = keys.add_version();
+            // Save first: a crash mid-rotation leaves rows under either key,
+            // and both are in the file.
+            keys.save(&path)?;
+            let moved = fieldcrypt::rotate(&mut conn, &keys, 1_000).await?;
+            println!("key version {version} is current; re-encrypted {moved} identifiers");
+        }
+        Command::Keys(KeysCommand::Init { .. }) => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(b: &ChainBreak) -> String {
+    match b {
+        ChainBreak::Gap {
+            expected_seq,
+            found_seq,
+        } => {
+            format!("row {expected_seq} is missing (the next row is {found_seq})")
+        }
+        ChainBreak::BrokenLink { seq } => format!("row {seq} does not link to the row before it"),
+        ChainBreak::ContentChanged { seq } => format!("row {seq} was altered"),
+        ChainBreak::HeadMismatch { head_seq, last_seq } => {
+            format!("rows after {last_seq} were removed (the chain head records {head_seq})")
         }
     }
 }
 
-async fn migrate(url: &str) -> Result<()> {
-    if !Postgres::database_exists(url)
-        .await
-        .context("connecting to the server")?
-    {
-        Postgres::create_database(url)
-            .await
-            .context("creating the database")?;
-        println!("created the database");
-    }
-    let mut conn = PgConnection::connect(url)
-        .await
-        .context("connecting to the database")?;
-    MIGRATOR
-        .run(&mut conn)
-        .await
-        .context("applying migrations")?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(&mut conn)
-        .await?;
-    println!("migrations applied: {applied}");
-    Ok(())
-}
-
-async fn create_user(
-    url: &str,
-    username: &str,
-    password: &Secret<String>,
-    exists_ok: bool,
-) -> Result<()> {
-    if username.is_empty() || username.len() > 63 {
-        bail!("a login name has 1 to 63 characters");
-    }
-    if password.expose().len() < 4 {
-        bail!("the password is too short");
-    }
-    let mut conn = PgConnection::connect(url)
-        .await
-        .context("connecting to the database")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)")
-            .bind(username)
-            .fetch_one(&mut conn)
-            .await?;
-    if exists {
-        if exists_ok {
-            println!("user {username} exists already");
-            return Ok(());
-        }
-        bail!("user {username} exists already");
-    }
-    // Role names and passwords cannot be bind parameters in DDL, so quote them
-    // with the server's own format(%I, %L).
-    let ddl: String = sqlx::query_scalar(
-        "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE claimdesk_staff', $1::text, $2::text)",
-    )
-    .bind(username)
-    .bind(scram::verifier(password.expose()))
-    .fetch_one(&mut conn)
-    .await?;
-    sqlx::raw_sql(&ddl)
-        .execute(&mut conn)
-        .await
-        .context("creating the role")?;
-    println!("created user {username}");
-    Ok(())
+/// Connection errors in the words the desktop app uses too.
+fn explain(error: sqlx::Error, options: &PgConnectOptions) -> anyhow::Error {
+    let settings = CentralSettings {
+        host: options.get_host().to_string(),
+        port: options.get_port(),
+        database: options.get_database().unwrap_or("postgres").to_string(),
+        tls_mode: TlsMode::Prefer,
+        tls_root_cert: None,
+    };
+    anyhow::anyhow!(CentralError::from_sqlx(error, &settings))
 }

@@ -23,7 +23,9 @@ fn help_runs_without_a_display_or_database() {
     let out = admin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("migrate") && text.contains("user"), "{text}");
+    for command in ["migrate", "seed", "user", "audit", "keys"] {
+        assert!(text.contains(command), "{command} missing from:\n{text}");
+    }
 }
 
 #[test]
@@ -67,6 +69,72 @@ fn missing_database_url_is_a_clear_error() {
     assert!(err.contains("CLAIMDESK_ADMIN_DATABASE_URL"), "{err}");
 }
 
+#[test]
+fn unreachable_server_and_bad_arguments_are_clear_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = admin()
+        .env(
+            "CLAIMDESK_ADMIN_DATABASE_URL",
+            format!("postgres://x:y@127.0.0.1:{port}/db"),
+        )
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be reached"),
+        "{out:?}"
+    );
+
+    let out = admin()
+        .env("CLAIMDESK_ADMIN_DATABASE_URL", "not a url")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a valid postgres:// URL"),
+        "{out:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("not a url"),
+        "the URL may hold a password"
+    );
+
+    let out = admin()
+        .args(["user", "add", "x", "--role", "janitor"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown role 'janitor'"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn keys_init_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    let first = admin()
+        .args(["keys", "init", "--keys"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{first:?}");
+    let before = std::fs::read(&path).unwrap();
+    let second = admin()
+        .args(["keys", "init", "--keys"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
 #[tokio::test]
 async fn migrate_then_create_a_user_who_can_log_in() {
     let owner: PgConnectOptions = std::env::var("CLAIMDESK_TEST_PG_URL")
@@ -98,7 +166,7 @@ async fn migrate_then_create_a_user_who_can_log_in() {
     let create = |extra: &[&str]| {
         admin()
             .env("CLAIMDESK_ADMIN_DATABASE_URL", &url)
-            .args(["user", "create", &username])
+            .args(["user", "add", &username, "--role", "adjudicator"])
             .args(extra)
             .write_stdin("Sup3r-secret\n")
             .output()
@@ -138,7 +206,47 @@ async fn migrate_then_create_a_user_who_can_log_in() {
             .await
             .unwrap();
     assert!(in_staff);
+    let adjudicator: bool =
+        sqlx::query_scalar("SELECT pg_has_role(current_user, 'claimdesk_adjudicator', 'MEMBER')")
+            .fetch_one(session.pool())
+            .await
+            .unwrap();
+    assert!(adjudicator);
     session.close().await;
+
+    // audit verify: intact, then broken by the owner, naming the row.
+    let verify = || {
+        admin()
+            .env("CLAIMDESK_ADMIN_DATABASE_URL", &url)
+            .args(["audit", "verify"])
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    assert!(
+        intact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact"));
+    let mut db = owner.clone().database(&database).connect().await.unwrap();
+    sqlx::raw_sql(
+        "SELECT claimdesk.audit_append('view', 'member', 'a', NULL, true);
+         SELECT claimdesk.audit_append('view', 'member', 'b', NULL, true);
+         SET session_replication_role = replica;
+         UPDATE claimdesk.audit_log SET resource_id = 'z' WHERE seq = 1;",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let broken = verify();
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&broken.stdout).contains("row 1 was altered"),
+        "{:?}",
+        broken
+    );
+    drop(db);
 
     let mut conn = owner.connect().await.unwrap();
     // Separate statements: DROP DATABASE refuses to run in the implicit

@@ -9,11 +9,14 @@ pub mod central;
 pub mod domain;
 pub mod error;
 pub mod feed;
+pub mod fieldcrypt;
 pub mod logging;
 pub mod paths;
 pub mod scram;
 pub mod secret;
+pub mod seed;
 pub mod settings;
+pub mod users;
 
 pub use error::ErrorCode;
 pub use secret::Secret;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byTestId, database, launchApp, loginError, screenshot, signIn, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
-const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo";
+const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
 
 describe("login", () => {
   let app: RunningApp;

@@ -13,7 +13,7 @@ describe("TLS required by the server", () => {
   afterAll(async () => app?.stop());
 
   it("explains that the connection must be encrypted", async () => {
-    await signIn(app.browser, process.env.CLAIMDESK_E2E_USER ?? "demo", process.env.CLAIMDESK_E2E_PASSWORD ?? "demo");
+    await signIn(app.browser, process.env.CLAIMDESK_E2E_USER ?? "demo", process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password");
     const error = await loginError(app.browser);
     expect(error.code).toBe("tls_required");
     expect(error.text).toContain("only accepts encrypted connections");

@@ -10,7 +10,7 @@ describe("unknown database", () => {
   afterAll(async () => app?.stop());
 
   it("names the database and says where to fix it", async () => {
-    await signIn(app.browser, process.env.CLAIMDESK_E2E_USER ?? "demo", process.env.CLAIMDESK_E2E_PASSWORD ?? "demo");
+    await signIn(app.browser, process.env.CLAIMDESK_E2E_USER ?? "demo", process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password");
     const error = await loginError(app.browser);
     expect(error.code).toBe("unknown_database");
     expect(error.text).toContain("no_such_claims_db");

@@ -1,0 +1,181 @@
+-- Reference codes. The codes are the standard ones; every description is our
+-- own short wording (CPT texts are AMA-copyrighted, X12 restricts its code
+-- list texts). The CPT and ICD-10 sets are a small working sample, and the
+-- NCCI pairs a sample in the CMS table's shape, not the table itself.
+
+-- public stays on the path: sqlx records the migration in public._sqlx_migrations
+-- inside this same transaction.
+SET LOCAL search_path = claimdesk, public, pg_catalog;
+
+INSERT INTO group_code (code, description) VALUES
+    ('CO', 'Contractual obligation: the provider writes it off'),
+    ('PR', 'Patient responsibility'),
+    ('OA', 'Other adjustment'),
+    ('PI', 'Payer-initiated reduction'),
+    ('CR', 'Correction or reversal of a prior decision');
+
+INSERT INTO carc (code, description, group_codes, is_denial) VALUES
+    ('1', 'Deductible amount', '{PR}', false),
+    ('2', 'Coinsurance amount', '{PR}', false),
+    ('3', 'Copayment amount', '{PR}', false),
+    ('4', 'Modifier missing or inconsistent with the procedure', '{CO}', true),
+    ('5', 'Procedure inconsistent with the place of service', '{CO}', true),
+    ('11', 'Diagnosis inconsistent with the procedure', '{CO}', true),
+    ('16', 'Claim lacks information needed to adjudicate', '{CO}', true),
+    ('18', 'Exact duplicate of a claim already processed', '{CO,OA}', true),
+    ('22', 'Another payer may be primary', '{CO,OA}', true),
+    ('26', 'Service before coverage started', '{PR}', true),
+    ('27', 'Service after coverage ended', '{PR}', true),
+    ('29', 'Filing limit has passed', '{CO}', true),
+    ('31', 'Patient not identified as our member', '{CO}', true),
+    ('45', 'Charge above the contracted fee', '{CO,PI}', false),
+    ('50', 'Not medically necessary by the payer''s criteria', '{CO}', true),
+    ('96', 'Charge not covered', '{CO,PR}', true),
+    ('97', 'Included in the payment for another service', '{CO}', true),
+    ('119', 'Benefit maximum for the period reached', '{PR}', true),
+    ('167', 'Diagnosis not covered', '{CO}', true),
+    ('185', 'Rendering provider not eligible to perform the service', '{CO}', true),
+    ('197', 'Required prior authorization was not obtained', '{CO}', true),
+    ('204', 'Service not covered by the member''s benefit plan', '{PR}', true),
+    ('236', 'Procedure not paid with another procedure on the same day', '{CO}', true),
+    ('242', 'Services not provided by network providers', '{PR}', true),
+    ('B7', 'Provider not certified for this service on this date', '{CO}', true);
+
+INSERT INTO rarc (code, description) VALUES
+    ('N130', 'See the plan''s benefit documents for limits and exclusions'),
+    ('M15', 'Separately billed services were bundled'),
+    ('N20', 'Not paid separately'),
+    ('MA130', 'Claim has incomplete or invalid information; submit a new claim'),
+    ('N290', 'Rendering provider identifier missing or invalid'),
+    ('M80', 'Not covered when performed with another service in the same session'),
+    ('N381', 'See the contract terms for this payment'),
+    ('N4', 'Prior payer''s explanation of benefits missing'),
+    ('N54', 'Claim information is inconsistent with prior authorization'),
+    ('N657', 'Pay only after receiving the required documentation');
+
+INSERT INTO pend_reason (code, description, default_days) VALUES
+    ('records', 'Waiting for medical records', 30),
+    ('cob', 'Waiting for other insurance information', 30),
+    ('prior_auth', 'Checking prior authorization', 7),
+    ('provider_info', 'Waiting for provider information (NPI, tax id, address)', 14),
+    ('member_info', 'Waiting for member information', 14),
+    ('pricing', 'Contract pricing review', 7),
+    ('medical_review', 'Clinical review by a nurse or medical director', 14);
+
+INSERT INTO place_of_service (code, description) VALUES
+    ('02', 'Telehealth other than in the patient''s home'),
+    ('10', 'Telehealth in the patient''s home'),
+    ('11', 'Office'),
+    ('12', 'Home'),
+    ('20', 'Urgent care facility'),
+    ('21', 'Inpatient hospital'),
+    ('22', 'Outpatient hospital, on campus'),
+    ('23', 'Hospital emergency room'),
+    ('24', 'Ambulatory surgical center'),
+    ('31', 'Skilled nursing facility'),
+    ('81', 'Independent laboratory');
+
+INSERT INTO benefit_category (code, description) VALUES
+    ('office_visit', 'Primary care office visits'),
+    ('specialist', 'Specialist visits'),
+    ('preventive', 'Preventive care'),
+    ('emergency', 'Emergency room'),
+    ('urgent_care', 'Urgent care'),
+    ('lab', 'Laboratory'),
+    ('imaging', 'Imaging'),
+    ('advanced_imaging', 'CT and MRI'),
+    ('surgery', 'Surgery'),
+    ('inpatient', 'Inpatient hospital'),
+    ('mental_health', 'Mental health'),
+    ('therapy', 'Physical therapy'),
+    ('immunization', 'Immunizations');
+
+INSERT INTO cpt_code (code, short_description, benefit_category, is_emergency, requires_prior_auth) VALUES
+    ('99202', 'New patient office visit, straightforward', 'office_visit', false, false),
+    ('99203', 'New patient office visit, low complexity', 'office_visit', false, false),
+    ('99204', 'New patient office visit, moderate complexity', 'office_visit', false, false),
+    ('99205', 'New patient office visit, high complexity', 'office_visit', false, false),
+    ('99211', 'Established patient visit, minimal', 'office_visit', false, false),
+    ('99212', 'Established patient visit, straightforward', 'office_visit', false, false),
+    ('99213', 'Established patient visit, low complexity', 'office_visit', false, false),
+    ('99214', 'Established patient visit, moderate complexity', 'office_visit', false, false),
+    ('99215', 'Established patient visit, high complexity', 'specialist', false, false),
+    ('99281', 'Emergency visit, minimal', 'emergency', true, false),
+    ('99283', 'Emergency visit, moderate', 'emergency', true, false),
+    ('99284', 'Emergency visit, high', 'emergency', true, false),
+    ('99285', 'Emergency visit, highest severity', 'emergency', true, false),
+    ('99221', 'Initial hospital care, low', 'inpatient', false, true),
+    ('99223', 'Initial hospital care, high', 'inpatient', false, true),
+    ('99395', 'Preventive visit, adult 18-39', 'preventive', false, false),
+    ('99396', 'Preventive visit, adult 40-64', 'preventive', false, false),
+    ('36415', 'Routine blood draw', 'lab', false, false),
+    ('80048', 'Basic metabolic panel', 'lab', false, false),
+    ('80053', 'Comprehensive metabolic panel', 'lab', false, false),
+    ('85025', 'Blood count with differential', 'lab', false, false),
+    ('85027', 'Blood count without differential', 'lab', false, false),
+    ('81002', 'Urinalysis, non-automated', 'lab', false, false),
+    ('71046', 'Chest X-ray, two views', 'imaging', false, false),
+    ('73610', 'Ankle X-ray, three views', 'imaging', false, false),
+    ('70450', 'Head CT without contrast', 'advanced_imaging', false, true),
+    ('72148', 'Lumbar spine MRI without contrast', 'advanced_imaging', false, true),
+    ('93000', 'Electrocardiogram with report', 'specialist', false, false),
+    ('93005', 'Electrocardiogram, tracing only', 'specialist', false, false),
+    ('93010', 'Electrocardiogram, report only', 'specialist', false, false),
+    ('12001', 'Simple wound repair, small', 'surgery', false, false),
+    ('20610', 'Large joint injection or aspiration', 'surgery', false, false),
+    ('20611', 'Large joint injection with ultrasound', 'surgery', false, false),
+    ('29880', 'Knee arthroscopy, both menisci', 'surgery', false, true),
+    ('29881', 'Knee arthroscopy, one meniscus', 'surgery', false, true),
+    ('45378', 'Diagnostic colonoscopy', 'surgery', false, false),
+    ('43239', 'Upper endoscopy with biopsy', 'surgery', false, false),
+    ('11720', 'Nail debridement, one to five', 'surgery', false, false),
+    ('11721', 'Nail debridement, six or more', 'surgery', false, false),
+    ('90834', 'Psychotherapy, 45 minutes', 'mental_health', false, false),
+    ('90837', 'Psychotherapy, 60 minutes', 'mental_health', false, false),
+    ('97110', 'Therapeutic exercise, 15 minutes', 'therapy', false, false),
+    ('97140', 'Manual therapy, 15 minutes', 'therapy', false, false),
+    ('97530', 'Therapeutic activities, 15 minutes', 'therapy', false, false),
+    ('90471', 'Vaccine administration', 'immunization', false, false),
+    ('90686', 'Influenza vaccine, preservative free', 'immunization', false, false),
+    ('96372', 'Injection under the skin or into muscle', 'office_visit', false, false);
+
+INSERT INTO icd10_code (code, short_description, is_acute) VALUES
+    ('J06.9', 'Upper respiratory infection', false),
+    ('J02.9', 'Sore throat', false),
+    ('J20.9', 'Acute bronchitis', false),
+    ('J45.909', 'Asthma', false),
+    ('I10', 'High blood pressure', false),
+    ('I21.9', 'Heart attack', true),
+    ('I48.91', 'Atrial fibrillation', true),
+    ('R07.9', 'Chest pain', true),
+    ('R55', 'Fainting', true),
+    ('S06.0X0A', 'Concussion, first encounter', true),
+    ('E11.9', 'Type 2 diabetes', false),
+    ('E78.5', 'High cholesterol', false),
+    ('M54.50', 'Low back pain', false),
+    ('M25.561', 'Right knee pain', false),
+    ('M17.11', 'Right knee osteoarthritis', false),
+    ('S93.401A', 'Right ankle sprain, first encounter', false),
+    ('R51.9', 'Headache', false),
+    ('R10.9', 'Abdominal pain', false),
+    ('K21.9', 'Reflux', false),
+    ('N39.0', 'Urinary tract infection', false),
+    ('L03.90', 'Cellulitis', false),
+    ('F32.9', 'Depression', false),
+    ('F41.1', 'Generalized anxiety', false),
+    ('Z00.00', 'Adult general exam', false),
+    ('Z23', 'Immunization encounter', false),
+    ('Z12.11', 'Colon cancer screening', false),
+    ('B35.1', 'Nail fungus', false);
+
+INSERT INTO ncci_ptp (column1_code, column2_code, modifier_indicator, effective_date, deletion_date) VALUES
+    ('80053', '80048', '0', '2000-01-01', NULL),
+    ('85025', '85027', '0', '2000-01-01', NULL),
+    ('93000', '93005', '0', '2000-01-01', NULL),
+    ('93000', '93010', '0', '2000-01-01', NULL),
+    ('29881', '29880', '1', '2005-01-01', NULL),
+    ('97140', '97530', '1', '2020-01-01', NULL),
+    ('20611', '20610', '0', '2015-01-01', NULL),
+    ('11721', '11720', '0', '2000-01-01', NULL),
+    ('43239', '45378', '1', '2010-01-01', '2012-01-01'),
+    ('99285', '96372', '9', '2010-01-01', NULL);
