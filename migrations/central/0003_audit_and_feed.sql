@@ -191,7 +191,8 @@ $$;
 -- finished, so nothing committed later can appear below the cursor. A
 -- BIGSERIAL or updated_at cursor skips rows whose transaction took its
 -- value early and committed late; the tests show both. A long-running
--- writer holds the feed back until it ends; it never loses rows.
+-- writer (anywhere on the cluster: transaction ids are cluster-wide) holds
+-- the feed back until it ends; it never loses rows.
 
 CREATE FUNCTION stamp_change_xid() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -245,6 +245,25 @@ async fn audit_records_the_session_user_not_a_client_supplied_name() {
     db.cleanup().await;
 }
 
+// Transaction ids are cluster-wide, so another test's open writer may
+// hold the watermark back for a moment: keep pulling until rows arrive.
+async fn pull_until(
+    reader: &mut sqlx::PgConnection,
+    table: &str,
+    cursor: &mut FeedCursor,
+    want: usize,
+) -> Vec<feed::Change> {
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.len() < want && std::time::Instant::now() < deadline {
+        let batch = feed::pull(reader, table, *cursor, 1000).await.unwrap();
+        got.extend(batch.changes);
+        *cursor = batch.next;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    got
+}
+
 #[tokio::test]
 async fn change_feed_never_skips_a_row_committed_out_of_order() {
     let db = TestDb::new().await;
@@ -257,10 +276,10 @@ async fn change_feed_never_skips_a_row_committed_out_of_order() {
     let table = "claim_status_history";
     let insert_note = "INSERT INTO claimdesk.claim_status_history (id, claim_id, to_status) VALUES ($1, $2, 'in_review')";
 
-    let caught_up = feed::pull(&mut reader, table, FeedCursor::default(), 1000)
-        .await
-        .unwrap();
-    let mut cursor = caught_up.next;
+    // Catch up past the fixture's own status row first.
+    let mut cursor = FeedCursor::default();
+    let fixture_rows = pull_until(&mut reader, table, &mut cursor, 1).await;
+    assert_eq!(fixture_rows.len(), 1);
 
     // T1 takes its transaction id first and stays open; T2 writes later and commits.
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
@@ -286,8 +305,8 @@ async fn change_feed_never_skips_a_row_committed_out_of_order() {
     cursor = during.next;
 
     sqlx::raw_sql("COMMIT").execute(&mut t1).await.unwrap();
-    let after = feed::pull(&mut reader, table, cursor, 1000).await.unwrap();
-    let ids: Vec<Uuid> = after.changes.iter().map(|c| c.id).collect();
+    let after = pull_until(&mut reader, table, &mut cursor, 2).await;
+    let ids: Vec<Uuid> = after.iter().map(|c| c.id).collect();
     assert_eq!(ids.len(), 2, "{after:?}");
     assert!(ids.contains(&a) && ids.contains(&b));
 
@@ -297,11 +316,9 @@ async fn change_feed_never_skips_a_row_committed_out_of_order() {
         .execute(&db.owner)
         .await
         .unwrap();
-    let deleted = feed::pull(&mut reader, table, after.next, 1000)
-        .await
-        .unwrap();
-    assert_eq!(deleted.changes.len(), 1);
-    assert!(deleted.changes[0].deleted && deleted.changes[0].id == a);
+    let deleted = pull_until(&mut reader, table, &mut cursor, 1).await;
+    assert_eq!(deleted.len(), 1);
+    assert!(deleted[0].deleted && deleted[0].id == a);
     drop((reader, t1, t2));
     db.cleanup().await;
 }
