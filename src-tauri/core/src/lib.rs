@@ -12,6 +12,7 @@ pub mod feed;
 pub mod fieldcrypt;
 pub mod logging;
 pub mod paths;
+pub mod sample_docs;
 pub mod scram;
 pub mod secret;
 pub mod seed;

@@ -46,6 +46,8 @@ pub struct SeedReport {
     pub lines: u64,
     /// Appeals.
     pub appeals: u64,
+    /// Documents (files attached to claims).
+    pub documents: u64,
 }
 
 /// Why seeding failed.
@@ -1043,6 +1045,10 @@ pub async fn seed(
     }
     report.claims = written;
 
+    let wanted = (opts.claims / 20).clamp(opts.claims.min(5), 1_500) as i64;
+    report.documents = seed_documents(&mut tx, &mut g, wanted).await?;
+    progress("documents", report.documents);
+
     // Future claim numbers continue after the seeded ones.
     let (days, lasts): (Vec<NaiveDate>, Vec<i32>) =
         counters.into_iter().map(|(d, n)| (d, n as i32)).unzip();
@@ -1077,7 +1083,7 @@ pub async fn seed(
 /// The tables the seed writes; their user triggers pause during the load.
 const SEEDED_TABLES: &str = "employer_group,plan,plan_benefit,member,policy,coverage_period,accumulator,\
     provider,provider_credential,credential_verification,contract,fee_schedule,claim,claim_diagnosis,\
-    claim_line,claim_status_history,appeal";
+    claim_line,claim_status_history,appeal,document";
 
 fn toggle_triggers(enable: bool) -> String {
     format!(
@@ -1547,4 +1553,337 @@ fn generate_claim(
             recent[slot] = rc;
         }
     }
+}
+
+/// What a claim's documents show, read back from the rows just written.
+#[derive(sqlx::FromRow)]
+struct DocClaim {
+    id: Uuid,
+    claim_number: String,
+    claim_type: String,
+    status: String,
+    service_from: NaiveDate,
+    received_at: chrono::DateTime<Utc>,
+    total_billed: String,
+    total_paid: Option<String>,
+    denial_carc: Option<String>,
+    denial_explanation: Option<String>,
+    member_number: String,
+    first_name: String,
+    last_name: String,
+    date_of_birth: NaiveDate,
+    address: String,
+    npi: String,
+    provider_name: String,
+    diagnoses: String,
+    /// line_number|cpt|billed|paid per line, ';'-separated.
+    lines: String,
+}
+
+/// Attaches real files to the first `wanted` claims (in id order, so the
+/// choice is as deterministic as the rest): a two-page claim form PDF for
+/// each, an EOB PDF for decided ones, a three-page faxed record TIFF for
+/// every tenth and an ID-card JPEG for every seventh.
+async fn seed_documents(
+    conn: &mut PgConnection,
+    g: &mut Gen,
+    wanted: i64,
+) -> Result<u64, sqlx::Error> {
+    use sha2::{Digest, Sha256};
+
+    use crate::sample_docs::{self, Page, SampleDoc};
+
+    let claims: Vec<DocClaim> = sqlx::query_as(
+        "SELECT c.id, c.claim_number, c.claim_type, c.status, c.service_from, c.received_at,
+                c.total_billed::text AS total_billed, c.total_paid::text AS total_paid, c.denial_carc,
+                c.denial_explanation, m.member_number, m.first_name, m.last_name, m.date_of_birth,
+                concat_ws(', ', m.address_line1, m.city, m.state || ' ' || m.postal_code) AS address,
+                p.npi, coalesce(p.organization_name, p.first_name || ' ' || p.last_name) AS provider_name,
+                (SELECT string_agg(icd10_code, ' ' ORDER BY sequence) FROM claimdesk.claim_diagnosis d
+                  WHERE d.claim_id = c.id) AS diagnoses,
+                (SELECT string_agg(concat_ws('|', line_number, cpt_code, billed, coalesce(paid::text, '')), ';'
+                  ORDER BY line_number) FROM claimdesk.claim_line l WHERE l.claim_id = c.id) AS lines
+         FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+         JOIN claimdesk.provider p ON p.id = c.provider_id
+         ORDER BY c.id LIMIT $1",
+    )
+    .bind(wanted)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut contents = CopyRows::new();
+    let mut documents = CopyRows::new();
+    let mut count = 0u64;
+    // Content is stored once per hash, however many claims carry the file.
+    let mut stored = std::collections::HashSet::new();
+    for (i, c) in claims.iter().enumerate() {
+        let lines: Vec<Vec<&str>> = c.lines.split(';').map(|l| l.split('|').collect()).collect();
+        let mut files: Vec<(&str, String, SampleDoc, &str)> = Vec::new();
+
+        // The claim form: page 1 the form, page 2 the continuation/attachment.
+        let ub = c.claim_type == "institutional";
+        let mut form = Page::default();
+        form.text(
+            36.0,
+            750.0,
+            14.0,
+            true,
+            if ub {
+                "UB-04 STYLE INSTITUTIONAL CLAIM (SYNTHETIC)"
+            } else {
+                "HEALTH INSURANCE CLAIM FORM 1500 (SYNTHETIC)"
+            },
+        )
+        .text(
+            36.0,
+            732.0,
+            8.0,
+            false,
+            format!(
+                "Claim {}  received {}",
+                c.claim_number,
+                c.received_at.format("%Y-%m-%d")
+            ),
+        )
+        .rect(36.0, 640.0, 540.0, 80.0)
+        .text(42.0, 706.0, 8.0, true, "1a. INSURED'S ID NUMBER")
+        .text(42.0, 694.0, 10.0, false, c.member_number.clone())
+        .text(300.0, 706.0, 8.0, true, "2. PATIENT'S NAME")
+        .text(
+            300.0,
+            694.0,
+            10.0,
+            false,
+            format!("{}, {}", c.last_name, c.first_name),
+        )
+        .text(42.0, 676.0, 8.0, true, "3. PATIENT'S BIRTH DATE")
+        .text(
+            42.0,
+            664.0,
+            10.0,
+            false,
+            c.date_of_birth.format("%m/%d/%Y").to_string(),
+        )
+        .text(300.0, 676.0, 8.0, true, "5. PATIENT'S ADDRESS")
+        .text(300.0, 664.0, 10.0, false, c.address.clone())
+        .rect(36.0, 590.0, 540.0, 40.0)
+        .text(42.0, 616.0, 8.0, true, "21. DIAGNOSIS (ICD-10)")
+        .text(42.0, 602.0, 10.0, false, c.diagnoses.clone())
+        .rect(36.0, 330.0, 540.0, 250.0)
+        .text(
+            42.0,
+            566.0,
+            8.0,
+            true,
+            "24. DATE OF SERVICE     CPT/HCPCS     CHARGES",
+        )
+        .text(36.0, 120.0, 8.0, true, "33. BILLING PROVIDER")
+        .text(
+            36.0,
+            106.0,
+            10.0,
+            false,
+            format!("{}  NPI {}", c.provider_name, c.npi),
+        )
+        .text(36.0, 150.0, 8.0, true, "28. TOTAL CHARGE")
+        .text(36.0, 136.0, 10.0, false, format!("${}", c.total_billed));
+        for (k, l) in lines.iter().take(6).enumerate() {
+            form.text(
+                42.0,
+                548.0 - 20.0 * k as f32,
+                10.0,
+                false,
+                format!(
+                    "{}   {}   {}   ${}",
+                    l[0],
+                    c.service_from.format("%m/%d/%Y"),
+                    l[1],
+                    l[2]
+                ),
+            );
+        }
+        let mut cont = Page::default();
+        cont.text(
+            36.0,
+            750.0,
+            12.0,
+            true,
+            format!("Continuation and attachments - claim {}", c.claim_number),
+        )
+        .text(
+            36.0,
+            730.0,
+            10.0,
+            false,
+            format!(
+                "Patient {} {}, member {}",
+                c.first_name, c.last_name, c.member_number
+            ),
+        );
+        for (k, l) in lines.iter().skip(6).enumerate() {
+            cont.text(
+                42.0,
+                700.0 - 20.0 * k as f32,
+                10.0,
+                false,
+                format!("Line {}   {}   ${}", l[0], l[1], l[2]),
+            );
+        }
+        cont.text(
+            36.0,
+            560.0,
+            10.0,
+            false,
+            "Provider attests the services were rendered as billed.",
+        );
+        files.push((
+            if ub { "ub04" } else { "cms1500" },
+            format!(
+                "{}-{}.pdf",
+                if ub { "ub04" } else { "cms1500" },
+                c.claim_number
+            ),
+            sample_docs::pdf(&[form, cont]),
+            "99.50",
+        ));
+
+        if c.total_paid.is_some() {
+            let mut eob = Page::default();
+            eob.text(
+                36.0,
+                750.0,
+                14.0,
+                true,
+                "EXPLANATION OF BENEFITS (SYNTHETIC)",
+            )
+            .text(
+                36.0,
+                730.0,
+                10.0,
+                false,
+                format!("Claim {}  status {}", c.claim_number, c.status),
+            )
+            .text(
+                36.0,
+                714.0,
+                10.0,
+                false,
+                format!(
+                    "Member {} {} ({})",
+                    c.first_name, c.last_name, c.member_number
+                ),
+            )
+            .text(
+                36.0,
+                698.0,
+                10.0,
+                false,
+                format!("Provider {}  NPI {}", c.provider_name, c.npi),
+            )
+            .rect(36.0, 500.0, 540.0, 180.0);
+            for (k, l) in lines.iter().enumerate() {
+                let paid = l
+                    .get(3)
+                    .copied()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("0.00");
+                eob.text(
+                    42.0,
+                    660.0 - 18.0 * k as f32,
+                    10.0,
+                    false,
+                    format!("Line {}  {}  billed ${}  paid ${}", l[0], l[1], l[2], paid),
+                );
+            }
+            eob.text(
+                36.0,
+                470.0,
+                10.0,
+                true,
+                format!(
+                    "Total billed ${}   plan paid ${}",
+                    c.total_billed,
+                    c.total_paid.as_deref().unwrap_or("0.00")
+                ),
+            );
+            if let (Some(carc), Some(why)) = (&c.denial_carc, &c.denial_explanation) {
+                eob.text(36.0, 450.0, 10.0, false, format!("Reason {carc}: {why}"));
+            }
+            files.push((
+                "eob",
+                format!("eob-{}.pdf", c.claim_number),
+                sample_docs::pdf(&[eob]),
+                "99.50",
+            ));
+        }
+        if i % 10 == 0 {
+            let pages = vec![
+                vec![
+                    format!("MEDICAL RECORD - {}", c.claim_number),
+                    format!("PATIENT: {} {}", c.first_name, c.last_name),
+                    format!("DOB: {}", c.date_of_birth.format("%m/%d/%Y")),
+                    format!("DX: {}", c.diagnoses),
+                    "HISTORY OF PRESENT ILLNESS".into(),
+                ],
+                vec![
+                    "PROGRESS NOTE".into(),
+                    format!("DATE OF SERVICE {}", c.service_from.format("%m/%d/%Y")),
+                    "ASSESSMENT AND PLAN".into(),
+                    "FOLLOW UP IN 2 WEEKS".into(),
+                ],
+                vec![
+                    "ORDERS AND RESULTS".into(),
+                    format!("PROVIDER NPI {}", c.npi),
+                    "SIGNED ELECTRONICALLY".into(),
+                ],
+            ];
+            files.push((
+                "medical_record",
+                format!("record-{}.tif", c.claim_number),
+                sample_docs::tiff(&pages),
+                "87.20",
+            ));
+        }
+        if i % 7 == 0 {
+            let card = vec![
+                format!("{} {}", c.first_name, c.last_name),
+                format!("ID {}", c.member_number),
+                format!("DOB {}", c.date_of_birth.format("%m/%d/%Y")),
+            ];
+            files.push((
+                "other",
+                format!("id-card-{}.jpg", c.claim_number),
+                sample_docs::jpeg(&card),
+                "91.00",
+            ));
+        }
+
+        for (kind, name, doc, confidence) in files {
+            let hash = Sha256::digest(&doc.bytes);
+            if stored.insert(hash) {
+                contents.bytea(&hash).bytea(&doc.bytes);
+                contents.end();
+            }
+            documents
+                .val(g.uuid())
+                .val(c.id)
+                .text(kind)
+                .text(&name)
+                .text(doc.mime)
+                .val(doc.bytes.len())
+                .bytea(&hash)
+                .val(doc.pages)
+                .text(&doc.text)
+                .text(confidence)
+                .text("intake")
+                .val((c.received_at + Duration::minutes(5)).to_rfc3339());
+            documents.end();
+            count += 1;
+        }
+    }
+    contents
+        .send(conn, "document_content", "sha256, content")
+        .await?;
+    documents.send(conn, "document", "id, claim_id, document_type, file_name, mime_type, size_bytes, sha256, page_count, ocr_text, ocr_confidence, uploaded_by, uploaded_at").await?;
+    Ok(count)
 }

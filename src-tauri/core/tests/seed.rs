@@ -110,6 +110,37 @@ async fn covers_every_status_priority_and_edge_case() {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&db.owner).await.unwrap();
         assert!(n > 0, "the seed has no {what}");
     }
+    // Real files: every MIME type, multi-page PDFs with text, a multi-page
+    // TIFF, content addressed by its SHA-256 (the table checks the hash).
+    let docs: Vec<(String, String, i32, i64, bool)> = sqlx::query_as(
+        "SELECT d.document_type, d.mime_type, d.page_count, d.size_bytes, length(coalesce(d.ocr_text, '')) > 20
+         FROM claimdesk.document d JOIN claimdesk.document_content c ON c.sha256 = d.sha256
+         WHERE c.size_bytes = d.size_bytes",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(docs.len() as u64, report.documents);
+    for (kind, mime, pages) in [
+        ("cms1500", "application/pdf", 2),
+        ("eob", "application/pdf", 1),
+        ("medical_record", "image/tiff", 3),
+        ("other", "image/jpeg", 1),
+    ] {
+        assert!(
+            docs.iter()
+                .any(|d| d.0 == kind && d.1 == mime && d.2 == pages && d.4),
+            "no {kind} {mime} with {pages} pages and text"
+        );
+    }
+    let pdf: Vec<u8> = sqlx::query_scalar(
+        "SELECT c.content FROM claimdesk.document d JOIN claimdesk.document_content c USING (sha256)
+         WHERE d.mime_type = 'application/pdf' LIMIT 1",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.4"));
     // NPIs are valid (the table's constraint would refuse them otherwise),
     // SSNs exist only as ciphertext that opens to the stored last four.
     let rows: Vec<(uuid::Uuid, Vec<u8>, i32, String)> = sqlx::query_as(
