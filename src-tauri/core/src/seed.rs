@@ -487,6 +487,23 @@ pub async fn seed(
     sqlx::raw_sql(&toggle_triggers(false))
         .execute(&mut *tx)
         .await?;
+    // Foreign keys are checked row by row during COPY (millions of lookups);
+    // dropping them for the load and adding them back validates each with
+    // one join instead. Same transaction, so nobody sees them missing.
+    let foreign_keys: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT format('claimdesk.%I', c.relname), k.conname::text, pg_get_constraintdef(k.oid)
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+         WHERE k.contype = 'f' AND c.relnamespace = 'claimdesk'::regnamespace
+           AND c.relname = ANY(string_to_array($1, ','))",
+    )
+    .bind(SEEDED_TABLES.replace(char::is_whitespace, ""))
+    .fetch_all(&mut *tx)
+    .await?;
+    for (table, name, _) in &foreign_keys {
+        sqlx::raw_sql(&format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\""))
+            .execute(&mut *tx)
+            .await?;
+    }
 
     // --- employers and plans ---------------------------------------------
     let mut c = CopyRows::new();
@@ -1061,6 +1078,13 @@ pub async fn seed(
     .execute(&mut *tx)
     .await?;
 
+    for (table, name, definition) in &foreign_keys {
+        sqlx::raw_sql(&format!(
+            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
     // Deferred checks (member.subscriber_id) must run before ALTER TABLE.
     sqlx::raw_sql("SET CONSTRAINTS ALL IMMEDIATE")
         .execute(&mut *tx)

@@ -127,8 +127,43 @@ async fn restricted_members_are_visible_to_supervisors_only() {
             .unwrap();
         n
     };
-    assert_eq!(count(adjudicator).await, 1, "only the child");
-    assert_eq!(count(supervisor).await, 2);
+    assert_eq!(count(adjudicator.clone()).await, 1, "only the child");
+    assert_eq!(count(supervisor.clone()).await, 2);
+
+    // The restriction follows the member into claims and their PHI.
+    sqlx::query("UPDATE claimdesk.claim SET restricted = true WHERE member_id = $1")
+        .bind(f.subscriber)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    for table in [
+        "claim",
+        "claim_line",
+        "claim_diagnosis",
+        "claim_status_history",
+        "coverage_period",
+        "policy",
+    ] {
+        let sql = format!("SELECT count(*) FROM claimdesk.{table}");
+        let seen = |pool: PgPool| {
+            let sql = sql.clone();
+            async move {
+                let n: i64 = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        let total: i64 = sqlx::query_scalar(&sql).fetch_one(&db.owner).await.unwrap();
+        let by_adjudicator = seen(adjudicator.clone()).await;
+        assert!(
+            by_adjudicator < total,
+            "{table}: the adjudicator sees restricted rows"
+        );
+        assert_eq!(
+            seen(supervisor.clone()).await,
+            total,
+            "{table}: the supervisor sees all"
+        );
+    }
     db.cleanup().await;
 }
 
