@@ -1,3 +1,6 @@
+-- Two gaps closed after 0004: row security on PHI-bearing child tables, and
+-- audit triggers on benefit design and employer tables.
+--
 -- Row security follows restricted members and their claims into every table
 -- that carries their PHI, so a claim id alone does not reveal the lines,
 -- diagnoses, notes, documents or coverage of a restricted record. The policy
@@ -24,6 +27,17 @@ BEGIN
     ALTER TABLE claimdesk.policy ENABLE ROW LEVEL SECURITY;
     CREATE POLICY visible_member ON claimdesk.policy FOR SELECT TO claimdesk_staff
         USING (EXISTS (SELECT FROM claimdesk.member m WHERE m.id = subscriber_id));
+END
+$$;
+
+-- Benefit design and employer changes are state changes too: audit them.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['employer_group', 'plan', 'plan_benefit'] LOOP
+        EXECUTE format('CREATE TRIGGER audit_row_change AFTER INSERT OR UPDATE OR DELETE ON claimdesk.%I
+                        FOR EACH ROW EXECUTE FUNCTION claimdesk.audit_row_change()', t);
+    END LOOP;
 END
 $$;
 
