@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod central;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod feed;
 pub mod fieldcrypt;

@@ -53,9 +53,16 @@ impl TestDb {
         owner_options().database(&self.name)
     }
 
-    /// Creates a login in `claimdesk_<role>` and returns a pool connected as it.
+    /// Creates a login in `claimdesk_<role>` and returns a pool connected as
+    /// it. The first login of a role is `<db>_<role>`, later ones get a number.
     pub async fn login(&mut self, role: &str) -> PgPool {
-        let user = format!("{}_{}", self.name, role);
+        let base = format!("{}_{}", self.name, role);
+        let taken = self.logins.iter().filter(|l| l.starts_with(&base)).count();
+        let user = if taken == 0 {
+            base
+        } else {
+            format!("{base}{taken}")
+        };
         let password = "pw-for-tests";
         let ddl: String = sqlx::query_scalar(
             "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', $1::text, $2::text, $3::text)",
