@@ -201,6 +201,52 @@ BEGIN
 END
 $$;
 
+-- Checkout only leases: whether someone is working a claim is the lease,
+-- not a status. Status changes are audited (and serialise on the audit
+-- chain head); a checkout must not, or a floor of adjudicators would queue
+-- behind each other's commits.
+CREATE OR REPLACE FUNCTION claim_checkout(p_lease interval DEFAULT interval '15 minutes')
+RETURNS TABLE (claim_id uuid, version int, lease_expires_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
+#variable_conflict use_column
+DECLARE
+    v_supervisor boolean := pg_has_role(session_user, 'claimdesk_supervisor', 'MEMBER');
+BEGIN
+    PERFORM require_role(ARRAY['claimdesk_adjudicator']);
+    IF p_lease < interval '1 minute' OR p_lease > interval '2 hours' THEN
+        RAISE EXCEPTION 'lease must be between 1 minute and 2 hours' USING ERRCODE = 'CD005';
+    END IF;
+
+    WITH expired AS (
+        SELECT c.id FROM claim c
+        WHERE c.lease_holder IS NOT NULL AND c.lease_expires_at < now()
+        ORDER BY c.lease_expires_at
+        LIMIT 50
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE claim c SET lease_holder = NULL, lease_expires_at = NULL
+    FROM expired WHERE c.id = expired.id;
+
+    RETURN QUERY
+    WITH next AS (
+        SELECT c.id FROM claim c
+        WHERE c.status IN ('received', 'in_review', 'appealed') AND c.lease_holder IS NULL
+          AND (v_supervisor OR NOT c.restricted)
+        ORDER BY c.priority_rank, c.prompt_pay_due, c.received_at, c.id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE claim c
+    SET lease_holder = session_user, lease_expires_at = now() + p_lease
+    FROM next WHERE c.id = next.id
+    RETURNING c.id, c.version, c.lease_expires_at;
+
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no claim is waiting in the queue' USING ERRCODE = 'CD007';
+    END IF;
+END
+$$;
+
 -- Lease bookkeeping is not a state change: heartbeats every minute from a
 -- whole floor would flood the audit log and serialise on its chain head.
 -- Checkout shows up through its status change; release and reassign write
@@ -212,10 +258,10 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 SELECT assign_ownership();
-REVOKE EXECUTE ON FUNCTION authority_limit_for(text), plan_year_of(uuid, date),
+REVOKE EXECUTE ON FUNCTION claim_checkout(interval), authority_limit_for(text), plan_year_of(uuid, date),
     claim_decide(uuid, int, text, jsonb, text, text, text, text),
     claim_approve_routed(uuid, boolean, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION claim_decide(uuid, int, text, jsonb, text, text, text, text),
+GRANT EXECUTE ON FUNCTION claim_checkout(interval), claim_decide(uuid, int, text, jsonb, text, text, text, text),
     authority_limit_for(text) TO claimdesk_adjudicator;
 GRANT EXECUTE ON FUNCTION claim_approve_routed(uuid, boolean, text) TO claimdesk_supervisor;
 GRANT SELECT ON authority_default, authority_limit TO claimdesk_adjudicator;
