@@ -67,6 +67,41 @@ enum Command {
     /// Manages the field-encryption keys for SSNs and tax ids.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Raises the priority of open claims whose prompt-pay due date is near
+    /// or past. Run it daily.
+    Rescore,
+    /// Measures the database under load (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Checkout throughput and latency of the work queue, against seed 001's
+    /// OFFSET query. Seeds the database first when it is empty.
+    Queue {
+        /// Closed-loop clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Claims to seed when the database is empty.
+        #[arg(long, default_value_t = 1_000_000)]
+        claims: u64,
+        /// Checkouts in the closed-loop run.
+        #[arg(long, default_value_t = 120_000)]
+        checkouts: u64,
+        /// Clients in the paced run.
+        #[arg(long, default_value_t = 64)]
+        paced_clients: usize,
+        /// Mean think time of a paced client, in milliseconds.
+        #[arg(long, default_value_t = 2_000)]
+        think_ms: u64,
+        /// Length of the paced run, in seconds.
+        #[arg(long, default_value_t = 30)]
+        paced_secs: u64,
+        /// Key file, needed only when the bench seeds.
+        #[arg(long, env = "CLAIMDESK_FIELD_KEYS")]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,7 +142,9 @@ enum KeysCommand {
     },
 }
 
-#[tokio::main(flavor = "current_thread")]
+mod bench;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let dirs = AppDirs::resolve(|k| std::env::var(k).ok());
@@ -243,6 +280,51 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("key version {version} is current; re-encrypted {moved} identifiers");
         }
         Command::Keys(KeysCommand::Init { .. }) => unreachable!("handled above"),
+        Command::Rescore => {
+            let rules = claimdesk_core::priority::rules_from_reference(&mut conn).await?;
+            let changed =
+                claimdesk_core::priority::rescore_due(&mut conn, &rules, Utc::now().date_naive())
+                    .await?;
+            println!("raised the priority of {changed} claims nearing their due date");
+        }
+        Command::Bench(BenchCommand::Queue {
+            clients,
+            claims,
+            checkouts,
+            paced_clients,
+            think_ms,
+            paced_secs,
+            keys,
+        }) => {
+            let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.claim")
+                .fetch_one(&mut conn)
+                .await
+                .context("is the database migrated? run `claimdesk-admin migrate` first")?;
+            if existing == 0 {
+                let keys = match keys {
+                    Some(path) => FieldKeys::load(&path)?,
+                    None => FieldKeys::generate(),
+                };
+                let opts = SeedOptions {
+                    claims,
+                    seed: 1,
+                    providers: 200,
+                    today: Utc::now().date_naive(),
+                };
+                seed::seed(&mut conn, &keys, &opts, |stage, n| {
+                    eprintln!("  seeding {stage}: {n}")
+                })
+                .await?;
+            }
+            let plan = bench::QueueBench {
+                clients,
+                checkouts,
+                paced_clients,
+                think: std::time::Duration::from_millis(think_ms),
+                paced_for: std::time::Duration::from_secs(paced_secs),
+            };
+            bench::run(&options, &plan).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,9 @@ fn help_runs_without_a_display_or_database() {
     let out = admin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for command in ["migrate", "seed", "user", "audit", "keys"] {
+    for command in [
+        "migrate", "seed", "user", "audit", "keys", "rescore", "bench",
+    ] {
         assert!(text.contains(command), "{command} missing from:\n{text}");
     }
 }

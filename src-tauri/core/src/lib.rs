@@ -13,6 +13,8 @@ pub mod feed;
 pub mod fieldcrypt;
 pub mod logging;
 pub mod paths;
+pub mod priority;
+pub mod queue;
 pub mod sample_docs;
 pub mod scram;
 pub mod secret;

@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 use crate::domain::npi;
 use crate::fieldcrypt::FieldKeys;
+use crate::priority::{self, ClaimFacts, Rules};
+use rust_decimal::Decimal;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -1036,6 +1038,7 @@ pub async fn seed(
     )
     .fetch_all(&mut *tx)
     .await?;
+    let rules = priority::rules_from_reference(&mut tx).await?;
     let mut counters: HashMap<NaiveDate, u32> = HashMap::new();
     let mut recent: Vec<RecentClaim> = Vec::new();
     let mut written = 0u64;
@@ -1053,6 +1056,7 @@ pub async fn seed(
                 &mut counters,
                 &mut recent,
                 today,
+                &rules,
                 &mut report,
             );
         }
@@ -1179,6 +1183,7 @@ fn generate_claim(
     counters: &mut HashMap<NaiveDate, u32>,
     recent: &mut Vec<RecentClaim>,
     today: NaiveDate,
+    rules: &Rules,
     report: &mut SeedReport,
 ) {
     let id = g.uuid();
@@ -1290,46 +1295,28 @@ fn generate_claim(
     let member = &members[member_ix];
     let provider = &providers[provider_ix];
     let billed: i64 = lines.iter().map(|l| l.1).sum();
-    let emergency = pos == "23"
-        || icds
-            .iter()
-            .any(|i| ["I21.9", "R07.9", "R55", "S06.0X0A", "I48.91"].contains(i));
     let due = received_day + Duration::days(30);
-
-    let (priority, reasons, confidence) = if emergency {
+    let risk = g.chance(0.02).then(|| {
         (
-            "urgent",
-            serde_json::json!([{"rule": "emergency_care", "detail": "emergency place of service or acute diagnosis"}]),
-            "0.95",
+            g.pick(&["financial", "compliance", "medical", "safety"]),
+            g.pick(&["low", "medium", "high", "critical"]),
         )
-    } else if billed > 500_000 {
-        (
-            "high",
-            serde_json::json!([{"rule": "high_billed_amount", "detail": format!("billed {}", Money(billed))}]),
-            "0.85",
-        )
-    } else if open && (due - today).num_days() <= 5 {
-        (
-            "high",
-            serde_json::json!([{"rule": "prompt_pay_due_soon", "detail": format!("due {due}")}]),
-            "0.90",
-        )
-    } else if lines
-        .iter()
-        .all(|l| ["99395", "99396", "90471", "90686"].contains(&l.0.as_str()))
-    {
-        (
-            "low",
-            serde_json::json!([{"rule": "routine_preventive", "detail": "preventive services only"}]),
-            "0.80",
-        )
-    } else {
-        (
-            "normal",
-            serde_json::json!([{"rule": "fallback", "detail": "no rule decided; normal by default"}]),
-            "0.50",
-        )
-    };
+    });
+    // The intake rules score the claim: decided claims as of the day they
+    // arrived, open ones as of today (the daily rescore has seen them).
+    let scored = priority::score(
+        &ClaimFacts {
+            cpts: lines.iter().map(|l| l.0.clone()).collect(),
+            icd10: icds.iter().map(|i| i.to_string()).collect(),
+            place_of_service: pos.to_string(),
+            billed: Decimal::new(billed, 2),
+            due,
+            risk_severity: risk.map(|r| r.1.to_string()),
+        },
+        rules,
+        if open { today } else { received_day },
+    );
+    let reasons = serde_json::to_string(&scored.reasons).expect("reasons serialise");
 
     let decided = matches!(
         status,
@@ -1401,9 +1388,9 @@ fn generate_claim(
         .val(service)
         .val(received_at.to_rfc3339())
         .text(status)
-        .text(priority)
-        .text(&reasons.to_string())
-        .text(confidence)
+        .text(scored.priority.as_str())
+        .text(&reasons)
+        .val(scored.confidence)
         .val(due)
         .money(billed);
     if decided {
@@ -1411,12 +1398,6 @@ fn generate_claim(
     } else {
         c.null().null().null();
     }
-    let risk = g.chance(0.02).then(|| {
-        (
-            g.pick(&["financial", "compliance", "medical", "safety"]),
-            g.pick(&["low", "medium", "high", "critical"]),
-        )
-    });
     c.val(g.chance(0.05))
         .opt(dup_of)
         .opt(risk.map(|r| r.0))

@@ -113,3 +113,118 @@ async fn sixteen_clients_never_lease_a_claim_twice_and_expired_leases_return() {
     }
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn listing_pages_by_keyset_in_queue_order_with_filters() {
+    use claimdesk_core::queue::{self, QueueFilter};
+
+    let mut db = TestDb::new().await;
+    let f = fixture(&db.owner).await;
+    open_claims(&db, &f, 1_050).await;
+    let adjudicator = db.login("adjudicator").await;
+    let mut conn = adjudicator.acquire().await.unwrap();
+
+    // Walk every page: no claim twice, none missed, order never goes back.
+    let filter = QueueFilter::default();
+    let mut after = None;
+    let mut seen = HashSet::new();
+    let mut last_key = None;
+    loop {
+        let page = queue::list(&mut conn, &filter, after, 100).await.unwrap();
+        let Some(tail) = page.last() else { break };
+        after = Some(tail.cursor());
+        for row in &page {
+            let key = (
+                row.priority_rank,
+                row.prompt_pay_due,
+                row.received_at,
+                row.id,
+            );
+            assert!(last_key.is_none_or(|k| k < key), "out of order");
+            last_key = Some(key);
+            assert!(seen.insert(row.id), "a claim appeared twice");
+        }
+    }
+    assert_eq!(seen.len(), 1_051);
+    let sql = queue::page_query(&filter, None, 100).into_sql();
+    assert!(!sql.to_uppercase().contains("OFFSET"), "{sql}");
+
+    let urgent = QueueFilter {
+        priorities: vec!["urgent".into()],
+        ..Default::default()
+    };
+    let rows = queue::list(&mut conn, &urgent, None, 1_000).await.unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.priority == "urgent"));
+    let big = QueueFilter {
+        min_billed: Some(rust_decimal::Decimal::new(990, 0)),
+        ..Default::default()
+    };
+    let rows = queue::list(&mut conn, &big, None, 1_000).await.unwrap();
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.total_billed >= rust_decimal::Decimal::new(990, 0))
+    );
+    let due = QueueFilter {
+        due_before: Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 3).unwrap()),
+        ..Default::default()
+    };
+    let rows = queue::list(&mut conn, &due, None, 1_000).await.unwrap();
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.prompt_pay_due <= chrono::NaiveDate::from_ymd_opt(2026, 2, 3).unwrap())
+    );
+    drop(conn);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn claims_rise_in_priority_as_their_due_date_nears() {
+    use claimdesk_core::priority;
+
+    let db = TestDb::new().await;
+    let f = fixture(&db.owner).await;
+    // The fixture's claim is normal, due 2025-03-31.
+    let mut conn = db.owner_connection().await;
+    let rules = priority::rules_from_reference(&mut conn).await.unwrap();
+    let early = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    assert_eq!(
+        priority::rescore_due(&mut conn, &rules, early)
+            .await
+            .unwrap(),
+        0
+    );
+    let near = chrono::NaiveDate::from_ymd_opt(2025, 3, 28).unwrap();
+    assert_eq!(
+        priority::rescore_due(&mut conn, &rules, near)
+            .await
+            .unwrap(),
+        1
+    );
+    let (p, reasons): (String, serde_json::Value) =
+        sqlx::query_as("SELECT priority, priority_reasons FROM claimdesk.claim WHERE id = $1")
+            .bind(f.claim)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(p, "high");
+    assert_eq!(reasons[0]["rule"], "prompt_pay_due_soon");
+    let late = chrono::NaiveDate::from_ymd_opt(2025, 4, 2).unwrap();
+    assert_eq!(
+        priority::rescore_due(&mut conn, &rules, late)
+            .await
+            .unwrap(),
+        1
+    );
+    let p: String = sqlx::query_scalar("SELECT priority FROM claimdesk.claim WHERE id = $1")
+        .bind(f.claim)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(p, "urgent");
+    drop(conn);
+    db.cleanup().await;
+}
