@@ -126,10 +126,13 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_immutable();
 
 -- Columns that never enter the audit log: ciphertext (the log must never
--- hold an SSN in any form) and bookkeeping that changes on every write.
+-- hold an SSN in any form), bookkeeping that changes on every write, and
+-- lease columns (heartbeats from a whole floor would flood the log; release
+-- and reassign write their own events).
 CREATE FUNCTION audit_redact(row_data jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT row_data - ARRAY['ssn_ciphertext', 'tax_id_ciphertext', 'updated_at', 'change_xid']
+    SELECT row_data - ARRAY['ssn_ciphertext', 'tax_id_ciphertext', 'updated_at', 'change_xid',
+                            'lease_holder', 'lease_expires_at']
 $$;
 
 -- Writes an audit event for every insert, update and delete on the tables

@@ -5,7 +5,8 @@
 --   adjudicator) or claimdesk_admin, which owns the schema;
 -- * groups get SELECT on what their work needs, column by column where a
 --   table holds ciphertext, and nothing else;
--- * every state change goes through a SECURITY DEFINER function below, with
+-- * every state change goes through a SECURITY DEFINER function (here and in
+--   later migrations, e.g. claim_decide in 0007), with
 --   a fixed search_path, that checks the caller's group and the claim's state;
 -- * row security hides restricted members and their claims from all but
 --   supervisors;
@@ -57,7 +58,9 @@ $$;
 -- SKIP LOCKED lets a floor of adjudicators check out at once without waiting
 -- on each other, and no transaction stays open while they think. Expired
 -- leases are cleared here first, so abandoned claims return to the queue by
--- themselves. Issue 4 tunes and benchmarks this.
+-- themselves. Checkout only leases: whether someone works a claim is the
+-- lease, not a status, and status changes are audited (serialising on the
+-- audit chain head), which a floor of checkouts must not be.
 CREATE FUNCTION claim_checkout(p_lease interval DEFAULT interval '15 minutes')
 RETURNS TABLE (claim_id uuid, version int, lease_expires_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
@@ -90,8 +93,7 @@ BEGIN
         FOR UPDATE SKIP LOCKED
     )
     UPDATE claim c
-    SET lease_holder = session_user, lease_expires_at = now() + p_lease,
-        status = CASE WHEN c.status = 'received' THEN 'in_review' ELSE c.status END
+    SET lease_holder = session_user, lease_expires_at = now() + p_lease
     FROM next WHERE c.id = next.id
     RETURNING c.id, c.version, c.lease_expires_at;
 
@@ -164,95 +166,6 @@ BEGIN
     -- say explicitly who moved what.
     PERFORM audit_append('reassign', 'claim', p_claim::text, (SELECT member_id FROM claim WHERE id = p_claim), false,
                          jsonb_build_object('lease_holder', v_old), jsonb_build_object('lease_holder', p_to));
-END
-$$;
-
--- Records a decision. p_lines carries the engine's per-line figures:
--- [{"line_number":1,"allowed":"80.00","deductible":"0","copay":"20.00",
---   "coinsurance":"0","paid":"60.00","group_code":"CO","carc":"45","rarc":[]}].
--- The database re-checks what must never be wrong whatever the client did:
--- the state machine, the version, the lease, paid <= billed per line and in
--- total, and a code and explanation on every denial.
-CREATE FUNCTION claim_decide(
-    p_claim uuid, p_version int, p_decision text, p_lines jsonb,
-    p_denial_group_code text DEFAULT NULL, p_denial_carc text DEFAULT NULL,
-    p_explanation text DEFAULT NULL, p_pend_reason text DEFAULT NULL
-) RETURNS int
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
-DECLARE
-    c claim;
-    v_status text;
-    l jsonb;
-    v_lines int;
-BEGIN
-    PERFORM require_role(ARRAY['claimdesk_adjudicator']);
-    c := claim_for_holder(p_claim);
-    IF c.version <> p_version THEN
-        RAISE EXCEPTION 'the claim changed since you opened it (version % now, you saw %)', c.version, p_version
-            USING ERRCODE = 'CD001';
-    END IF;
-    IF c.status NOT IN ('received', 'in_review', 'pended', 'appealed') THEN
-        RAISE EXCEPTION 'a % claim cannot be decided', c.status USING ERRCODE = 'CD003';
-    END IF;
-    v_status := CASE p_decision
-        WHEN 'approve' THEN 'approved'
-        WHEN 'partial' THEN 'partially_approved'
-        WHEN 'deny' THEN 'denied'
-        WHEN 'pend' THEN 'pended'
-    END;
-    IF v_status IS NULL THEN
-        RAISE EXCEPTION 'unknown decision %', p_decision USING ERRCODE = 'CD005';
-    END IF;
-    IF v_status = 'denied' AND (p_denial_carc IS NULL OR p_denial_group_code IS NULL
-                                OR length(btrim(coalesce(p_explanation, ''))) = 0) THEN
-        RAISE EXCEPTION 'a denial needs a group code, a reason code and an explanation' USING ERRCODE = 'CD005';
-    END IF;
-
-    IF v_status <> 'pended' THEN
-        SELECT count(*) INTO v_lines FROM claim_line WHERE claim_id = p_claim;
-        IF jsonb_typeof(p_lines) IS DISTINCT FROM 'array' OR jsonb_array_length(p_lines) <> v_lines THEN
-            RAISE EXCEPTION 'the decision must give figures for all % lines', v_lines USING ERRCODE = 'CD005';
-        END IF;
-        FOR l IN SELECT * FROM jsonb_array_elements(p_lines) LOOP
-            UPDATE claim_line SET
-                allowed = (l ->> 'allowed')::numeric,
-                deductible = (l ->> 'deductible')::numeric,
-                copay = (l ->> 'copay')::numeric,
-                coinsurance = (l ->> 'coinsurance')::numeric,
-                paid = (l ->> 'paid')::numeric,
-                group_code = l ->> 'group_code',
-                carc = l ->> 'carc',
-                rarc = coalesce(ARRAY(SELECT jsonb_array_elements_text(l -> 'rarc')), '{}')
-            WHERE claim_id = p_claim AND line_number = (l ->> 'line_number')::int;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'no line %', l ->> 'line_number' USING ERRCODE = 'CD005';
-            END IF;
-        END LOOP;
-    END IF;
-
-    UPDATE claim SET
-        status = v_status,
-        total_allowed = CASE WHEN v_status = 'pended' THEN total_allowed
-                             ELSE (SELECT sum(allowed) FROM claim_line WHERE claim_id = p_claim) END,
-        total_paid = CASE WHEN v_status = 'pended' THEN total_paid
-                          ELSE (SELECT sum(paid) FROM claim_line WHERE claim_id = p_claim) END,
-        member_responsibility = CASE WHEN v_status = 'pended' THEN member_responsibility
-            ELSE (SELECT sum(coalesce(deductible, 0) + coalesce(copay, 0) + coalesce(coinsurance, 0))
-                  FROM claim_line WHERE claim_id = p_claim) END,
-        denial_group_code = CASE WHEN v_status = 'denied' THEN p_denial_group_code END,
-        denial_carc = CASE WHEN v_status = 'denied' THEN p_denial_carc END,
-        denial_explanation = CASE WHEN v_status = 'denied' THEN p_explanation END,
-        adjudication_notes = CASE WHEN v_status <> 'denied' THEN p_explanation ELSE adjudication_notes END,
-        pend_reason = CASE WHEN v_status = 'pended' THEN p_pend_reason END,
-        pend_until = CASE WHEN v_status = 'pended'
-            THEN current_date + (SELECT default_days FROM pend_reason WHERE code = p_pend_reason) END,
-        adjudicated_by = CASE WHEN v_status = 'pended' THEN adjudicated_by ELSE session_user END,
-        adjudicated_at = CASE WHEN v_status = 'pended' THEN adjudicated_at ELSE now() END,
-        lease_holder = NULL,
-        lease_expires_at = NULL,
-        version = version + 1
-    WHERE id = p_claim;
-    RETURN c.version + 1;
 END
 $$;
 
@@ -392,8 +305,7 @@ GRANT SELECT ON plan, plan_benefit, policy, coverage_period, accumulator, family
                 claim, claim_line, claim_diagnosis, claim_note, claim_status_history, appeal,
                 document, document_content TO claimdesk_adjudicator;
 GRANT EXECUTE ON FUNCTION check_eligibility(uuid, date), claim_checkout(interval),
-    claim_heartbeat(uuid, interval), claim_release(uuid), claim_add_note(uuid, text),
-    claim_decide(uuid, int, text, jsonb, text, text, text, text) TO claimdesk_adjudicator;
+    claim_heartbeat(uuid, interval), claim_release(uuid), claim_add_note(uuid, text) TO claimdesk_adjudicator;
 
 -- Supervisors: reassign leases.
 GRANT EXECUTE ON FUNCTION claim_reassign(uuid, text, interval) TO claimdesk_supervisor;

@@ -1,6 +1,6 @@
--- Decisions, completed: authority limits that route large payments to a
--- supervisor, accumulators updated with the decision, "request information",
--- and a reason code on every denied line.
+-- Decisions: the function that records them, authority limits that route
+-- large payments to a supervisor, accumulators updated with the decision,
+-- "request information", and a reason code on every denied line.
 
 -- public stays on the path: sqlx records the migration in public._sqlx_migrations
 -- inside this same transaction.
@@ -44,9 +44,13 @@ LANGUAGE sql STABLE SET search_path = claimdesk, pg_catalog AS $$
     FROM plan p WHERE p.id = p_plan
 $$;
 
-DROP FUNCTION claim_decide(uuid, int, text, jsonb, text, text, text, text);
-
--- Records a decision (see 0004 for the line format). Decisions:
+-- Records a decision. p_lines carries the engine's per-line figures:
+-- [{"line_number":1,"allowed":"80.00","deductible":"0","copay":"20.00",
+--   "coinsurance":"0","paid":"60.00","group_code":"CO","carc":"45","rarc":[]}].
+-- The database re-checks what must never be wrong whatever the client did:
+-- the state machine, the version, the lease, paid <= billed per line and in
+-- total, and a code and explanation on every denial.
+-- Decisions:
 --   approve, partial, deny, pend, request_info.
 -- In one transaction: lines and totals, status (history and audit follow by
 -- trigger), accumulators, and routing to a supervisor above the limit.
@@ -201,67 +205,11 @@ BEGIN
 END
 $$;
 
--- Checkout only leases: whether someone is working a claim is the lease,
--- not a status. Status changes are audited (and serialise on the audit
--- chain head); a checkout must not, or a floor of adjudicators would queue
--- behind each other's commits.
-CREATE OR REPLACE FUNCTION claim_checkout(p_lease interval DEFAULT interval '15 minutes')
-RETURNS TABLE (claim_id uuid, version int, lease_expires_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
-#variable_conflict use_column
-DECLARE
-    v_supervisor boolean := pg_has_role(session_user, 'claimdesk_supervisor', 'MEMBER');
-BEGIN
-    PERFORM require_role(ARRAY['claimdesk_adjudicator']);
-    IF p_lease < interval '1 minute' OR p_lease > interval '2 hours' THEN
-        RAISE EXCEPTION 'lease must be between 1 minute and 2 hours' USING ERRCODE = 'CD005';
-    END IF;
-
-    WITH expired AS (
-        SELECT c.id FROM claim c
-        WHERE c.lease_holder IS NOT NULL AND c.lease_expires_at < now()
-        ORDER BY c.lease_expires_at
-        LIMIT 50
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE claim c SET lease_holder = NULL, lease_expires_at = NULL
-    FROM expired WHERE c.id = expired.id;
-
-    RETURN QUERY
-    WITH next AS (
-        SELECT c.id FROM claim c
-        WHERE c.status IN ('received', 'in_review', 'appealed') AND c.lease_holder IS NULL
-          AND (v_supervisor OR NOT c.restricted)
-        ORDER BY c.priority_rank, c.prompt_pay_due, c.received_at, c.id
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE claim c
-    SET lease_holder = session_user, lease_expires_at = now() + p_lease
-    FROM next WHERE c.id = next.id
-    RETURNING c.id, c.version, c.lease_expires_at;
-
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no claim is waiting in the queue' USING ERRCODE = 'CD007';
-    END IF;
-END
-$$;
-
--- Lease bookkeeping is not a state change: heartbeats every minute from a
--- whole floor would flood the audit log and serialise on its chain head.
--- Checkout shows up through its status change; release and reassign write
--- their own events.
-CREATE OR REPLACE FUNCTION audit_redact(row_data jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT row_data - ARRAY['ssn_ciphertext', 'tax_id_ciphertext', 'updated_at', 'change_xid',
-                            'lease_holder', 'lease_expires_at']
-$$;
-
 SELECT assign_ownership();
-REVOKE EXECUTE ON FUNCTION claim_checkout(interval), authority_limit_for(text), plan_year_of(uuid, date),
+REVOKE EXECUTE ON FUNCTION authority_limit_for(text), plan_year_of(uuid, date),
     claim_decide(uuid, int, text, jsonb, text, text, text, text),
     claim_approve_routed(uuid, boolean, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION claim_checkout(interval), claim_decide(uuid, int, text, jsonb, text, text, text, text),
+GRANT EXECUTE ON FUNCTION claim_decide(uuid, int, text, jsonb, text, text, text, text),
     authority_limit_for(text) TO claimdesk_adjudicator;
 GRANT EXECUTE ON FUNCTION claim_approve_routed(uuid, boolean, text) TO claimdesk_supervisor;
 GRANT SELECT ON authority_default, authority_limit TO claimdesk_adjudicator;
