@@ -46,6 +46,14 @@ async fn checkout(conn: &mut PgConnection) -> Result<Uuid> {
     Ok(id)
 }
 
+/// Returns every leased claim to the queue, so runs start and end alike.
+async fn release_all_leases(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("UPDATE claimdesk.claim SET lease_holder = NULL, lease_expires_at = NULL WHERE lease_holder IS NOT NULL")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Runs the benchmark and prints a report in Markdown. Clients connect as a
 /// temporary adjudicator login, as real desktops would; it is dropped after.
 pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
@@ -65,7 +73,6 @@ pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
     )
     .await?;
     let result = run_as(
-        owner,
         &owner.clone().username(&login).password(&password),
         b,
         &mut admin,
@@ -78,12 +85,10 @@ pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
 }
 
 async fn run_as(
-    owner: &PgConnectOptions,
     options: &PgConnectOptions,
     b: &QueueBench,
     admin: &mut PgConnection,
 ) -> Result<()> {
-    let _ = owner;
     let (claims, open): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE status IN ('received', 'in_review', 'appealed'))
          FROM claimdesk.claim",
@@ -91,9 +96,7 @@ async fn run_as(
     .fetch_one(&mut *admin)
     .await?;
     // Start from a queue with no leases, so runs are comparable.
-    sqlx::query("UPDATE claimdesk.claim SET lease_holder = NULL, lease_expires_at = NULL WHERE lease_holder IS NOT NULL")
-        .execute(&mut *admin)
-        .await?;
+    release_all_leases(admin).await?;
     sqlx::raw_sql("VACUUM ANALYZE claimdesk.claim")
         .execute(&mut *admin)
         .await?;
@@ -252,8 +255,6 @@ async fn run_as(
     );
 
     // Leave the queue as we found it.
-    sqlx::query("UPDATE claimdesk.claim SET lease_holder = NULL, lease_expires_at = NULL WHERE lease_holder IS NOT NULL")
-        .execute(&mut *admin)
-        .await?;
+    release_all_leases(admin).await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use chrono::Utc;
 use claimdesk_core::audit::{self, ChainBreak};
 use claimdesk_core::central::{CentralError, MIGRATOR};
 use claimdesk_core::fieldcrypt::{self, FieldKeys};
-use claimdesk_core::seed::{self, SeedOptions};
+use claimdesk_core::seed::{self, SeedError, SeedOptions};
 use claimdesk_core::settings::{CentralSettings, TlsMode};
 use claimdesk_core::users::{self, Added, StaffRole};
 use claimdesk_core::{logging, paths::AppDirs, Secret};
@@ -212,14 +212,6 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             if_empty,
         } => {
             let keys = FieldKeys::load(&keys)?;
-            let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.claim")
-                .fetch_one(&mut conn)
-                .await
-                .context("is the database migrated? run `claimdesk-admin migrate` first")?;
-            if existing > 0 && if_empty {
-                println!("the database already holds {existing} claims; not seeding");
-                return Ok(ExitCode::SUCCESS);
-            }
             let started = Instant::now();
             let opts = SeedOptions {
                 claims,
@@ -227,10 +219,18 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 providers,
                 today: Utc::now().date_naive(),
             };
-            let report = seed::seed(&mut conn, &keys, &opts, |stage, n| {
+            let report = match seed::seed(&mut conn, &keys, &opts, |stage, n| {
                 eprintln!("  {stage}: {n} ({:.1} s)", started.elapsed().as_secs_f64());
             })
-            .await?;
+            .await
+            {
+                Ok(report) => report,
+                Err(SeedError::NotEmpty(n)) if if_empty => {
+                    println!("the database already holds {n} claims; not seeding");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(seed_failed(e)),
+            };
             println!(
                 "seeded {} claims ({} lines, {} appeals), {} members, {} providers in {:.1} s",
                 report.claims,
@@ -296,25 +296,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             paced_secs,
             keys,
         }) => {
-            let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.claim")
-                .fetch_one(&mut conn)
-                .await
-                .context("is the database migrated? run `claimdesk-admin migrate` first")?;
-            if existing == 0 {
-                let keys = match keys {
-                    Some(path) => FieldKeys::load(&path)?,
-                    None => FieldKeys::generate(),
-                };
-                let opts = SeedOptions {
-                    claims,
-                    seed: 1,
-                    providers: 200,
-                    today: Utc::now().date_naive(),
-                };
-                seed::seed(&mut conn, &keys, &opts, |stage, n| {
-                    eprintln!("  seeding {stage}: {n}")
-                })
-                .await?;
+            let keys = match keys {
+                Some(path) => FieldKeys::load(&path)?,
+                None => FieldKeys::generate(),
+            };
+            let opts = SeedOptions {
+                claims,
+                seed: 1,
+                providers: 200,
+                today: Utc::now().date_naive(),
+            };
+            // An empty database is seeded first; one with claims is used as it is.
+            match seed::seed(&mut conn, &keys, &opts, |stage, n| {
+                eprintln!("  seeding {stage}: {n}")
+            })
+            .await
+            {
+                Ok(_) | Err(SeedError::NotEmpty(_)) => {}
+                Err(e) => return Err(seed_failed(e)),
             }
             let plan = bench::QueueBench {
                 clients,
@@ -327,6 +326,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A seed error, with the likely remedy when the schema is missing.
+fn seed_failed(error: SeedError) -> anyhow::Error {
+    match error {
+        SeedError::Database(_) => anyhow::Error::new(error)
+            .context("seeding failed (is the schema there? run `claimdesk-admin migrate` first)"),
+        other => other.into(),
+    }
 }
 
 fn describe(b: &ChainBreak) -> String {

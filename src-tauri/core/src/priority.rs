@@ -25,6 +25,16 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// The database's `priority_rank`: 1 for urgent to 4 for low.
+    pub fn rank(self) -> i16 {
+        match self {
+            Self::Urgent => 1,
+            Self::High => 2,
+            Self::Normal => 3,
+            Self::Low => 4,
+        }
+    }
+
     /// The database spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -283,7 +293,7 @@ pub async fn rescore_due(
             risk_severity: r.risk_severity,
         };
         let s = score(&facts, rules, today);
-        if (s.priority as i16) + 1 < r.priority_rank {
+        if s.priority.rank() < r.priority_rank {
             ids.push(r.id);
             priorities.push(s.priority.as_str().to_string());
             reasons.push(serde_json::to_value(&s.reasons).expect("reasons serialise"));

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{TimeZone, Utc};
 use claimdesk_core::central::{CentralError, CentralSession, Credentials};
 use claimdesk_core::settings::{CentralSettings, TlsMode};
-use claimdesk_core::{scram, ErrorCode, Secret};
+use claimdesk_core::users::{self, StaffRole};
+use claimdesk_core::{ErrorCode, Secret};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,21 +38,19 @@ async fn new_login() -> Credentials {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let password = "Correct-Horse-7".to_string();
+    let password = Secret::new("Correct-Horse-7".to_string());
     let mut owner = owner_options().connect().await.unwrap();
-    let ddl: String =
-        sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)")
-            .bind(&username)
-            .bind(scram::verifier(&password))
-            .fetch_one(&mut owner)
-            .await
-            .unwrap();
-    sqlx::raw_sql(&ddl).execute(&mut owner).await.unwrap();
+    users::add_user(
+        &mut owner,
+        &username,
+        &password,
+        StaffRole::Adjudicator,
+        false,
+    )
+    .await
+    .unwrap();
     owner.close().await.unwrap();
-    Credentials {
-        username,
-        password: Secret::new(password),
-    }
+    Credentials { username, password }
 }
 
 fn code(result: Result<CentralSession, CentralError>) -> ErrorCode {

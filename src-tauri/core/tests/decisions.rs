@@ -5,15 +5,11 @@ mod common;
 
 use claimdesk_core::central::CentralError;
 use claimdesk_core::ErrorCode;
-use common::{fixture, TestDb};
+use common::{error_code, fixture, TestDb};
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-fn code(e: sqlx::Error) -> ErrorCode {
-    CentralError::from_sqlx(e, &Default::default()).code()
-}
 
 async fn checkout(pool: &PgPool) -> (Uuid, i32) {
     sqlx::query_as("SELECT claim_id, version FROM claimdesk.claim_checkout()")
@@ -100,7 +96,7 @@ async fn payments_above_authority_wait_for_a_supervisor_and_accumulate() {
         .execute(&adjudicator)
         .await
         .unwrap_err();
-    assert_eq!(code(err), ErrorCode::PermissionDenied);
+    assert_eq!(error_code(err), ErrorCode::PermissionDenied);
     let v3: i32 = sqlx::query_scalar(
         "SELECT claimdesk.claim_approve_routed($1, true, 'checked the operative report')",
     )
@@ -169,7 +165,7 @@ async fn within_authority_is_not_routed_and_request_info_pends_with_a_note() {
     )
     .await
     .unwrap_err();
-    assert_eq!(code(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
     // A partial approval needs a justification.
     let err = decide(
         &adjudicator,
@@ -182,7 +178,7 @@ async fn within_authority_is_not_routed_and_request_info_pends_with_a_note() {
     )
     .await
     .unwrap_err();
-    assert_eq!(code(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
 
     let v2 = decide(
         &adjudicator,

@@ -100,9 +100,7 @@ async fn sixteen_clients_never_lease_a_claim_twice_and_expired_leases_return() {
         {
             Ok(_) => drained += 1,
             Err(e) => {
-                let code =
-                    claimdesk_core::central::CentralError::from_sqlx(e, &Default::default()).code();
-                assert_eq!(code, claimdesk_core::ErrorCode::QueueEmpty);
+                assert_eq!(common::error_code(e), claimdesk_core::ErrorCode::QueueEmpty);
                 break;
             }
         }

@@ -11,13 +11,9 @@ use claimdesk_core::central::CentralError;
 use claimdesk_core::feed::{self, FeedCursor, SYNCED_TABLES};
 use claimdesk_core::settings::CentralSettings;
 use claimdesk_core::ErrorCode;
-use common::{fixture, TestDb, ROLES};
+use common::{error_code, fixture, TestDb, ROLES};
 use sqlx::{Connection, PgPool};
 use uuid::Uuid;
-
-fn code_of(error: sqlx::Error) -> ErrorCode {
-    CentralError::from_sqlx(error, &CentralSettings::default()).code()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -34,7 +30,7 @@ async fn attempt(pool: &PgPool, sql: &str) -> Outcome {
     tx.rollback().await.unwrap();
     match result {
         Ok(_) => Outcome::Allowed,
-        Err(e) => match code_of(e) {
+        Err(e) => match error_code(e) {
             ErrorCode::PermissionDenied => Outcome::Denied,
             other => panic!("`{sql}` failed with {other:?}, not a permission error"),
         },
@@ -189,7 +185,7 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
         .execute(&mut conn)
         .await
         .unwrap_err();
-    assert_eq!(code_of(refused), ErrorCode::PermissionDenied);
+    assert_eq!(error_code(refused), ErrorCode::PermissionDenied);
 
     // Each tampering runs with triggers off, in a transaction rolled back.
     let views: Vec<i64> = sqlx::query_scalar(
@@ -617,16 +613,16 @@ async fn decision_rules_hold_in_the_database() {
     let err = decide("deny", version, empty.clone(), None, Some("not covered"))
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
     let err = decide("deny", version, empty.clone(), Some("27"), Some(" "))
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
     // A stale version is a conflict.
     let err = decide("deny", version - 1, empty.clone(), Some("27"), Some("x"))
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), ErrorCode::VersionConflict);
+    assert_eq!(error_code(err), ErrorCode::VersionConflict);
     // Paying more than billed on a line is refused.
     let over = serde_json::json!([
         {"line_number": 1, "allowed": "150.00", "deductible": "0", "copay": "0", "coinsurance": "0", "paid": "150.01", "group_code": "CO", "carc": "45", "rarc": []},
@@ -635,7 +631,7 @@ async fn decision_rules_hold_in_the_database() {
     let err = decide("approve", version, over, None, None)
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
 
     let lines = serde_json::json!([
         {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": []},

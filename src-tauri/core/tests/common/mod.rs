@@ -2,7 +2,8 @@
 //! and login roles in each staff group.
 #![allow(dead_code)]
 
-use claimdesk_core::scram;
+use claimdesk_core::central::CentralError;
+use claimdesk_core::{users, ErrorCode, Secret};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use uuid::Uuid;
@@ -14,6 +15,11 @@ pub fn owner_options() -> PgConnectOptions {
         .parse::<PgConnectOptions>()
         .expect("CLAIMDESK_TEST_PG_URL is a postgres:// URL")
         .disable_statement_logging()
+}
+
+/// The stable code a database error maps to, as the app would see it.
+pub fn error_code(error: sqlx::Error) -> ErrorCode {
+    CentralError::from_sqlx(error, &Default::default()).code()
 }
 
 /// The staff groups, as their short names.
@@ -64,16 +70,17 @@ impl TestDb {
             format!("{base}{taken}")
         };
         let password = "pw-for-tests";
-        let ddl: String = sqlx::query_scalar(
-            "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', $1::text, $2::text, $3::text)",
+        let mut conn = self.owner.acquire().await.unwrap();
+        users::add_user(
+            &mut conn,
+            &user,
+            &Secret::new(password.into()),
+            role.parse().unwrap(),
+            false,
         )
-        .bind(&user)
-        .bind(scram::verifier(password))
-        .bind(format!("claimdesk_{role}"))
-        .fetch_one(&self.owner)
         .await
         .unwrap();
-        sqlx::raw_sql(&ddl).execute(&self.owner).await.unwrap();
+        drop(conn);
         self.logins.push(user.clone());
         PgPoolOptions::new()
             .max_connections(4)
