@@ -39,6 +39,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Checkouts in the one-client run.
+const SOLO_CHECKOUTS: usize = 2_000;
+
 async fn checkout(conn: &mut PgConnection) -> Result<Uuid> {
     let (id,): (Uuid,) = sqlx::query_as("SELECT claim_id FROM claimdesk.claim_checkout()")
         .fetch_one(conn)
@@ -48,7 +51,8 @@ async fn checkout(conn: &mut PgConnection) -> Result<Uuid> {
 
 /// Returns every leased claim to the queue, so runs start and end alike.
 async fn release_all_leases(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("UPDATE claimdesk.claim SET lease_holder = NULL, lease_expires_at = NULL WHERE lease_holder IS NOT NULL")
+    sqlx::query("UPDATE claimdesk.queue_entry SET lease_holder = NULL, lease_expires_at = NULL, leased_at = NULL
+         WHERE lease_holder IS NOT NULL")
         .execute(conn)
         .await?;
     Ok(())
@@ -97,7 +101,7 @@ async fn run_as(
     .await?;
     // Start from a queue with no leases, so runs are comparable.
     release_all_leases(admin).await?;
-    sqlx::raw_sql("VACUUM ANALYZE claimdesk.claim")
+    sqlx::raw_sql("VACUUM ANALYZE claimdesk.queue_entry")
         .execute(&mut *admin)
         .await?;
     let checkouts = b.checkouts.min(open as u64);
@@ -131,70 +135,8 @@ async fn run_as(
         baseline_deep = times[1];
     }
 
-    // Closed loop: every client checks out back to back until the total is reached.
-    let issued = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..b.clients {
-        let issued = issued.clone();
-        let options = options.clone();
-        let total = checkouts;
-        tasks.push(tokio::spawn(async move {
-            let mut conn = PgConnection::connect_with(&options).await?;
-            let mut seen = Vec::new();
-            while issued.fetch_add(1, Ordering::Relaxed) < total {
-                let t = Instant::now();
-                let id = checkout(&mut conn).await?;
-                seen.push((started.elapsed(), t.elapsed(), id));
-            }
-            anyhow::Ok(seen)
-        }));
-    }
-    let mut events = Vec::new();
-    for t in tasks {
-        events.extend(t.await.context("a client task failed")??);
-    }
-    let elapsed = started.elapsed();
-    events.sort_by_key(|e| e.0);
-    let ids: HashSet<Uuid> = events.iter().map(|e| e.2).collect();
-    let twice = events.len() - ids.len();
-    let window = 10_000.min(events.len() / 2).max(1);
-    let rate_of = |slice: &[(Duration, Duration, Uuid)]| {
-        let span = slice
-            .last()
-            .unwrap()
-            .0
-            .saturating_sub(slice.first().unwrap().0);
-        slice.len() as f64 / span.as_secs_f64().max(1e-9)
-    };
-    let first = rate_of(&events[..window]);
-    let last = rate_of(&events[events.len() - window..]);
-    let mut lat: Vec<Duration> = events.iter().map(|e| e.1).collect();
-    lat.sort();
-    let closed_p50 = percentile(&lat, 0.5);
-    println!("\n| Closed loop, {} clients | |", b.clients);
-    println!("|---|---|");
-    println!(
-        "| checkouts | {} in {:.1} s |",
-        events.len(),
-        elapsed.as_secs_f64()
-    );
-    println!(
-        "| throughput, overall | {:.0} /s |",
-        events.len() as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "| throughput, first {window} / last {window} | {first:.0} /s / {last:.0} /s ({:+.1} %) |",
-        (last / first - 1.0) * 100.0
-    );
-    println!(
-        "| latency p50 / p99 | {:.2} ms / {:.2} ms |",
-        ms(closed_p50),
-        ms(percentile(&lat, 0.99))
-    );
-    println!("| claims leased twice | {twice} |");
-
-    // Paced: a floor of adjudicators, each taking a claim after some thought.
+    // Paced first, on a queue in its everyday state: a floor of adjudicators,
+    // each taking a claim after some thought.
     let stop_at = Instant::now() + b.paced_for;
     let mut tasks = Vec::new();
     for _ in 0..b.paced_clients {
@@ -215,6 +157,7 @@ async fn run_as(
                 let u: f64 = rand::thread_rng().gen_range(1e-6..1.0);
                 tokio::time::sleep(Duration::from_secs_f64(-u.ln() * think.as_secs_f64())).await;
             }
+            conn.close().await?;
             anyhow::Ok((lat, ids))
         }));
     }
@@ -227,7 +170,6 @@ async fn run_as(
     }
     lat.sort();
     let paced_ids_set: HashSet<Uuid> = paced_ids.iter().copied().collect();
-    let overlap = paced_ids.iter().filter(|id| ids.contains(id)).count();
     println!(
         "\n| Paced, {} clients, mean think {} ms | |",
         b.paced_clients,
@@ -247,11 +189,105 @@ async fn run_as(
     );
     println!(
         "| claims leased twice | {} |",
-        paced_ids.len() - paced_ids_set.len() + overlap
+        paced_ids.len() - paced_ids_set.len()
+    );
+
+    // Closed loop: every client checks out back to back until the total is reached.
+    let issued = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..b.clients {
+        let issued = issued.clone();
+        let options = options.clone();
+        let total = checkouts;
+        tasks.push(tokio::spawn(async move {
+            let mut conn = PgConnection::connect_with(&options).await?;
+            let mut seen = Vec::new();
+            while issued.fetch_add(1, Ordering::Relaxed) < total {
+                let t = Instant::now();
+                let id = checkout(&mut conn).await?;
+                seen.push((started.elapsed(), t.elapsed(), id));
+            }
+            conn.close().await?;
+            anyhow::Ok(seen)
+        }));
+    }
+    let mut events = Vec::new();
+    for t in tasks {
+        events.extend(t.await.context("a client task failed")??);
+    }
+    let elapsed = started.elapsed();
+    events.sort_by_key(|e| e.0);
+    let ids: HashSet<Uuid> = events.iter().map(|e| e.2).collect();
+    // Leased twice: within the closed loop, or once by each run.
+    let twice = events.len() - ids.len() + paced_ids.iter().filter(|id| ids.contains(id)).count();
+    let window = 10_000.min(events.len() / 2).max(1);
+    let rate_of = |slice: &[(Duration, Duration, Uuid)]| {
+        let span = slice
+            .last()
+            .unwrap()
+            .0
+            .saturating_sub(slice.first().unwrap().0);
+        slice.len() as f64 / span.as_secs_f64().max(1e-9)
+    };
+    let first = rate_of(&events[..window]);
+    let last = rate_of(&events[events.len() - window..]);
+    let series: Vec<String> = events
+        .chunks(window)
+        .filter(|c| c.len() == window)
+        .map(|c| format!("{:.0}", rate_of(c)))
+        .collect();
+    let mut lat: Vec<Duration> = events.iter().map(|e| e.1).collect();
+    lat.sort();
+    let closed_p50 = percentile(&lat, 0.5);
+    println!("\n| Closed loop, {} clients | |", b.clients);
+    println!("|---|---|");
+    println!(
+        "| checkouts | {} in {:.1} s |",
+        events.len(),
+        elapsed.as_secs_f64()
     );
     println!(
-        "\nSpeed-up of one checkout (closed-loop p50) over the seed query at OFFSET 100000: {:.0}x",
-        baseline_deep.as_secs_f64() / closed_p50.as_secs_f64().max(1e-9)
+        "| throughput, overall | {:.0} /s |",
+        events.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "| throughput, first {window} / last {window} | {first:.0} /s / {last:.0} /s ({:+.1} %) |",
+        (last / first - 1.0) * 100.0
+    );
+    println!(
+        "| throughput, each {window} in turn | {} /s |",
+        series.join(", ")
+    );
+    println!(
+        "| latency p50 / p99 | {:.2} ms / {:.2} ms |",
+        ms(closed_p50),
+        ms(percentile(&lat, 0.99))
+    );
+    println!("| claims leased twice | {twice} |");
+
+    // One adjudicator alone: what a single checkout costs, without queueing
+    // behind others. This is the like-for-like comparison with one seed query.
+    let mut conn = PgConnection::connect_with(options).await?;
+    let mut lat = Vec::new();
+    for _ in 0..SOLO_CHECKOUTS {
+        let t = Instant::now();
+        checkout(&mut conn).await?;
+        lat.push(t.elapsed());
+    }
+    conn.close().await?;
+    lat.sort();
+    let solo_p50 = percentile(&lat, 0.5);
+    println!("\n| One client, {SOLO_CHECKOUTS} checkouts in a row | |");
+    println!("|---|---|");
+    println!(
+        "| latency p50 / p99 | {:.2} ms / {:.2} ms |",
+        ms(solo_p50),
+        ms(percentile(&lat, 0.99))
+    );
+    println!(
+        "\nSpeed-up of one checkout (one client, p50) over the seed query at OFFSET 100000: {:.0}x",
+        baseline_deep.as_secs_f64() / solo_p50.as_secs_f64().max(1e-9)
     );
 
     // Leave the queue as we found it.

@@ -105,9 +105,10 @@ pub fn page_query<'a>(
 ) -> QueryBuilder<'a, Postgres> {
     let mut q = QueryBuilder::new(
         "SELECT c.id, c.claim_type, c.status, c.priority, c.priority_rank, c.priority_reasons, c.prompt_pay_due,
-                c.received_at, c.total_billed, c.lease_holder, c.suspected_duplicate_of IS NOT NULL AS duplicate_suspect,
+                c.received_at, c.total_billed, CASE WHEN q.lease_expires_at > now() THEN q.lease_holder END AS lease_holder, c.suspected_duplicate_of IS NOT NULL AS duplicate_suspect,
                 c.risk_severity, p.excluded AS provider_excluded
-         FROM claimdesk.claim c JOIN claimdesk.provider p ON p.id = c.provider_id WHERE ",
+         FROM claimdesk.claim c JOIN claimdesk.provider p ON p.id = c.provider_id
+         LEFT JOIN claimdesk.queue_entry q ON q.claim_id = c.id WHERE ",
     );
     if filter.statuses.is_empty() {
         q.push("c.status IN ('received', 'in_review', 'appealed', 'pended')");
@@ -153,7 +154,8 @@ pub fn page_query<'a>(
         q.push(" AND p.excluded");
     }
     if let Some(login) = &filter.leased_to {
-        q.push(" AND c.lease_holder = ").push_bind(login);
+        q.push(" AND q.lease_expires_at > now() AND q.lease_holder = ")
+            .push_bind(login);
     }
     if let Some(c) = after {
         q.push(" AND (c.priority_rank, c.prompt_pay_due, c.received_at, c.id) > (")

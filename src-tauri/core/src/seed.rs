@@ -1066,6 +1066,11 @@ pub async fn seed(
     }
     report.claims = written;
 
+    // The queue trigger was paused with the rest; one statement fills it.
+    sqlx::query("SELECT claimdesk.queue_rebuild()")
+        .execute(&mut *tx)
+        .await?;
+
     let wanted = (opts.claims / 20).clamp(opts.claims.min(5), 1_500) as i64;
     report.documents = seed_documents(&mut tx, &mut g, wanted).await?;
     progress("documents", report.documents);
@@ -1111,7 +1116,7 @@ pub async fn seed(
 /// The tables the seed writes; their user triggers pause during the load.
 const SEEDED_TABLES: &str = "employer_group,plan,plan_benefit,member,policy,coverage_period,accumulator,\
     provider,provider_credential,credential_verification,contract,fee_schedule,claim,claim_diagnosis,\
-    claim_line,claim_status_history,appeal,document";
+    claim_line,claim_status_history,appeal,document,queue_entry";
 
 fn toggle_triggers(enable: bool) -> String {
     format!(

@@ -63,7 +63,7 @@ async fn sixteen_clients_never_lease_a_claim_twice_and_expired_leases_return() {
 
     // Queue order: what is left unleased is the lowest priority only.
     let not_low_left: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM claimdesk.claim WHERE lease_holder IS NULL AND priority <> 'low'",
+        "SELECT count(*) FROM claimdesk.queue_entry WHERE lease_holder IS NULL AND priority_rank < 4",
     )
     .fetch_one(&db.owner)
     .await
@@ -72,7 +72,7 @@ async fn sixteen_clients_never_lease_a_claim_twice_and_expired_leases_return() {
 
     // Leases that lapse return to the queue by themselves.
     let expired: Vec<Uuid> = all[..10].to_vec();
-    sqlx::query("UPDATE claimdesk.claim SET lease_expires_at = now() - interval '1 minute' WHERE id = ANY($1)")
+    sqlx::query("UPDATE claimdesk.queue_entry SET lease_expires_at = now() - interval '1 minute' WHERE claim_id = ANY($1)")
         .bind(&expired)
         .execute(&db.owner)
         .await
@@ -224,5 +224,97 @@ async fn claims_rise_in_priority_as_their_due_date_nears() {
         .unwrap();
     assert_eq!(p, "urgent");
     drop(conn);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_queue_follows_the_claim_and_a_pended_claim_is_not_checked_out() {
+    let mut db = TestDb::new().await;
+    let f = fixture(&db.owner).await;
+    open_claims(&db, &f, 3).await;
+    let adjudicator = db.login("adjudicator").await;
+    let entry = |id: Uuid| {
+        let owner = db.owner.clone();
+        async move {
+            sqlx::query_as::<_, (i16, bool, Option<String>)>(
+                "SELECT priority_rank, pended, lease_holder FROM claimdesk.queue_entry WHERE claim_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&owner)
+            .await
+            .unwrap()
+        }
+    };
+
+    let (first, version): (Uuid, i32) =
+        sqlx::query_as("SELECT claim_id, version FROM claimdesk.claim_checkout()")
+            .fetch_one(&adjudicator)
+            .await
+            .unwrap();
+    assert!(entry(first).await.unwrap().2.is_some(), "leased");
+
+    // Pending ends the lease; the claim stays listed but is not handed out.
+    sqlx::query("SELECT claimdesk.claim_decide($1, $2, 'pend', '[]', NULL, NULL, NULL, 'records')")
+        .bind(first)
+        .bind(version)
+        .execute(&adjudicator)
+        .await
+        .unwrap();
+    assert_eq!(
+        entry(first).await,
+        Some((2, true, None)),
+        "the highest-priority claim, pended"
+    );
+    let mut handed_out = Vec::new();
+    while let Ok((id,)) =
+        sqlx::query_as::<_, (Uuid,)>("SELECT claim_id FROM claimdesk.claim_checkout()")
+            .fetch_one(&adjudicator)
+            .await
+    {
+        handed_out.push(id);
+    }
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed')",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        handed_out.len() as i64,
+        waiting,
+        "every other open claim is handed out"
+    );
+    assert!(
+        !handed_out.contains(&first),
+        "a pended claim is not checked out"
+    );
+
+    // A change of priority moves the claim in the queue; closing it removes it.
+    let other = handed_out[0];
+    sqlx::query("UPDATE claimdesk.claim SET priority = 'low' WHERE id = $1")
+        .bind(other)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(entry(other).await.map(|e| e.0), Some(4));
+    sqlx::query("UPDATE claimdesk.claim SET status = 'void' WHERE id = $1")
+        .bind(other)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(entry(other).await, None);
+    // A supervisor cannot hand out a closed claim.
+    let supervisor = db.login("supervisor").await;
+    let err = sqlx::query("SELECT claimdesk.claim_reassign($1, NULL)")
+        .bind(other)
+        .execute(&supervisor)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::error_code(err),
+        claimdesk_core::ErrorCode::InvalidTransition
+    );
+    adjudicator.close().await;
+    supervisor.close().await;
     db.cleanup().await;
 }

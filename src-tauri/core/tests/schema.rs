@@ -642,20 +642,29 @@ async fn decision_rules_hold_in_the_database() {
         .unwrap();
     assert_eq!(new_version, version + 1);
 
-    let (status, by, at_recent, paid, holder): (String, String, bool, rust_decimal::Decimal, Option<String>) =
-        sqlx::query_as(
-            "SELECT status, adjudicated_by, adjudicated_at > now() - interval '1 minute', total_paid, lease_holder
+    let (status, by, at_recent, paid, holder): (
+        String,
+        String,
+        bool,
+        rust_decimal::Decimal,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT status, adjudicated_by, adjudicated_at > now() - interval '1 minute', total_paid,
+                    (SELECT lease_holder FROM claimdesk.queue_entry WHERE claim_id = $1)
              FROM claimdesk.claim WHERE id = $1",
-        )
-        .bind(claim)
-        .fetch_one(&adjudicator)
-        .await
-        .unwrap();
+    )
+    .bind(claim)
+    .fetch_one(&adjudicator)
+    .await
+    .unwrap();
     assert_eq!(status, "approved");
     assert_eq!(by, login, "the adjudicator is the session's login");
     assert!(at_recent);
     assert_eq!(paid, rust_decimal::Decimal::new(13400, 2));
-    assert_eq!(holder, None, "the decision releases the lease");
+    assert_eq!(
+        holder, None,
+        "the decision ends the lease and the claim leaves the queue"
+    );
 
     let history: Vec<String> =
         sqlx::query_scalar("SELECT to_status FROM claimdesk.claim_status_history WHERE claim_id = $1 ORDER BY changed_at, to_status")
