@@ -458,6 +458,8 @@ struct MemberRef {
     id: Uuid,
     policy: Uuid,
     restricted: bool,
+    /// Days from receipt to the prompt-pay due date under the member's plan.
+    prompt_pay_days: i32,
 }
 
 struct ProviderRef {
@@ -623,6 +625,14 @@ pub async fn seed(
             true,
         ),
     ];
+    // Due dates follow the payer's prompt-pay rule for each line of business,
+    // as prompt_pay_due_for() does for claims that arrive one at a time.
+    let pay_days: HashMap<String, i32> =
+        sqlx::query_as("SELECT line_of_business, days FROM claimdesk.prompt_pay_rule")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
     let mut plans = Vec::new();
     let mut c = CopyRows::new();
     let mut b = CopyRows::new();
@@ -669,7 +679,7 @@ pub async fn seed(
                 ));
             b.end();
         }
-        plans.push(id);
+        plans.push((id, pay_days.get(spec.3).copied().unwrap_or(30)));
     }
     c.send(&mut tx, "plan", "id, plan_code, name, plan_type, line_of_business, deductible_individual, deductible_family, oop_max_individual, oop_max_family, coinsurance_in_network, coinsurance_out_of_network, out_of_network_covered, effective_date").await?;
     b.send(&mut tx, "plan_benefit", "id, plan_id, benefit_category, copay_in_network, copay_out_of_network, deductible_applies, covered_out_of_network, requires_prior_auth").await?;
@@ -686,7 +696,7 @@ pub async fn seed(
     for s in 0..subscribers {
         let sub_id = g.uuid();
         let policy_id = g.uuid();
-        let plan = g.pick(&plans);
+        let (plan, prompt_pay_days) = g.pick(&plans);
         let group = if g.chance(0.8) {
             Some(g.pick(&groups))
         } else {
@@ -825,6 +835,7 @@ pub async fn seed(
                 id,
                 policy: policy_id,
                 restricted,
+                prompt_pay_days,
             });
         }
     }
@@ -1300,7 +1311,7 @@ fn generate_claim(
     let member = &members[member_ix];
     let provider = &providers[provider_ix];
     let billed: i64 = lines.iter().map(|l| l.1).sum();
-    let due = received_day + Duration::days(30);
+    let due = received_day + Duration::days(member.prompt_pay_days.into());
     let risk = g.chance(0.02).then(|| {
         (
             g.pick(&["financial", "compliance", "medical", "safety"]),

@@ -53,6 +53,13 @@ async fn covers_every_status_priority_and_edge_case() {
     let db = TestDb::new().await;
     let keys = FieldKeys::generate();
     let mut conn = db.owner_connection().await;
+    // A payer whose state sets 45 days for its exchange plans.
+    sqlx::query(
+        "UPDATE claimdesk.prompt_pay_rule SET days = 45 WHERE line_of_business = 'exchange'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
     let report = seed::seed(&mut conn, &keys, &options(3000, 1), |_, _| {})
         .await
         .unwrap();
@@ -153,6 +160,28 @@ async fn covers_every_status_priority_and_edge_case() {
         let ssn = keys.open("member", "ssn", *id, *version, blob).unwrap();
         assert!(ssn.expose().starts_with('9') && ssn.expose().ends_with(last4.as_str()));
     }
+    // Due dates follow the prompt-pay rule of each claim's line of business.
+    let (off_rule, exchange): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE c.prompt_pay_due <> claimdesk.prompt_pay_due_for(c.policy_id, c.received_at::date)),
+                count(*) FILTER (WHERE c.prompt_pay_due = c.received_at::date + 45)
+         FROM claimdesk.claim c",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(off_rule, 0, "every due date follows its prompt-pay rule");
+    assert!(exchange > 0, "the 45-day exchange rule was used");
+    // Every open claim is in the work queue, and nothing else is.
+    let (open, queued): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed', 'pended')),
+                (SELECT count(*) FROM claimdesk.queue_entry q JOIN claimdesk.claim c ON c.id = q.claim_id
+                 WHERE c.status IN ('received', 'in_review', 'appealed', 'pended'))",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert!(open > 0);
+    assert_eq!(queued, open);
     // The audit chain stays intact, with one event for the seed itself.
     let chain = claimdesk_core::audit::verify(&mut conn).await.unwrap();
     assert_eq!(chain.first_break, None);
