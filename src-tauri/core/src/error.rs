@@ -45,6 +45,19 @@ pub enum ErrorCode {
     SettingsInvalid,
     /// Input from the user or a file was rejected.
     InvalidInput,
+    /// No OS keychain could be reached (no Secret Service, no session bus).
+    KeychainUnavailable,
+    /// The keychain is there but locked, or access to it was refused.
+    KeychainLocked,
+    /// The keychain refused or failed an operation for another reason.
+    KeychainFailed,
+    /// The local cache could not be read with the key in the keychain (key
+    /// missing or changed, or the file is corrupt or foreign); it was wiped
+    /// and is being rebuilt from central.
+    CacheRebuilt,
+    /// The local cache failed in a way a rebuild does not fix (disk full,
+    /// permissions); the details are in the log.
+    CacheFailed,
     /// A bug or an environment problem; the details are in the log.
     Internal,
 }

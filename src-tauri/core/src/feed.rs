@@ -73,6 +73,25 @@ pub enum FeedError {
     Database(#[from] sqlx::Error),
 }
 
+/// Starts a pull: a read-only REPEATABLE READ transaction and its watermark.
+/// Read rows with `(change_xid, id) > cursor AND change_xid < watermark`, in
+/// `(change_xid, id)` order, inside this transaction; every transaction below
+/// the watermark has finished, so nothing committed later can land behind
+/// the cursor.
+pub async fn begin_pull(
+    conn: &mut PgConnection,
+) -> Result<(sqlx::Transaction<'_, sqlx::Postgres>, i64), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let watermark: i64 =
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .fetch_one(&mut *tx)
+            .await?;
+    Ok((tx, watermark))
+}
+
 /// Reads up to `limit` changes of `table` after `after`.
 pub async fn pull(
     conn: &mut PgConnection,
@@ -84,14 +103,7 @@ pub async fn pull(
         .iter()
         .find(|t| **t == table)
         .ok_or_else(|| FeedError::UnknownTable(table.to_string()))?;
-    let mut tx = conn.begin().await?;
-    sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let watermark: i64 =
-        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-            .fetch_one(&mut *tx)
-            .await?;
+    let (mut tx, watermark) = begin_pull(conn).await?;
     let rows: Vec<(Uuid, i64, bool)> = sqlx::query_as(&format!(
         "(SELECT id, change_xid::text::bigint AS xid, false AS deleted FROM claimdesk.{table}
           WHERE (change_xid, id) > ($1::text::xid8, $2) AND change_xid < $3::text::xid8

@@ -1,0 +1,7 @@
+//! ClaimDesk's local side, with no Tauri in it: the encrypted SQLite cache,
+//! its data key in the OS keychain, and sync with the central database.
+
+pub mod cache;
+pub mod crypto;
+pub mod keychain;
+pub mod sync;

@@ -1,0 +1,321 @@
+//! Mutations made on this desktop, queued until central confirms them.
+//!
+//! Each entry is written in the same local transaction as its local effect
+//! (a decided claim leaves the cached queue at once), sealed like any PHI,
+//! and keyed by a UUIDv7 that central applies exactly once
+//! (`claimdesk.apply_mutation`). Entries go out in creation order. A cut
+//! connection is retried on a timer with backoff; a refusal a person must
+//! see (stale version, lost lease) becomes a conflict and stays until they
+//! deal with it. Nothing is dropped silently.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use claimdesk_core::ErrorCode;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::cache::{Cache, CacheError};
+use crate::crypto::CryptoError;
+
+/// One mutation. Masked in Debug: notes and explanations may carry PHI.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mutation {
+    /// A decision on a claim (see `claimdesk.claim_decide`).
+    Decide {
+        /// The claim.
+        claim_id: Uuid,
+        /// The version the decision was made on.
+        version: i32,
+        /// approve, partial, deny, pend, request_info.
+        decision: String,
+        /// The engine's per-line figures.
+        lines: serde_json::Value,
+        /// Denials: group code.
+        denial_group_code: Option<String>,
+        /// Denials: CARC.
+        denial_carc: Option<String>,
+        /// Justification or explanation.
+        explanation: Option<String>,
+        /// Pends: the reason code.
+        pend_reason: Option<String>,
+    },
+    /// A note on a claim.
+    Note {
+        /// The claim.
+        claim_id: Uuid,
+        /// The text.
+        body: String,
+    },
+    /// Someone looked at PHI; recorded with the time they looked.
+    PhiView {
+        /// claim, member, document, …
+        resource_type: String,
+        /// Its id.
+        resource_id: String,
+        /// Whose data it was.
+        member_id: Option<Uuid>,
+        /// When they looked.
+        viewed_at: DateTime<Utc>,
+    },
+}
+
+impl std::fmt::Debug for Mutation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mutation::{}(***)", self.kind())
+    }
+}
+
+impl Mutation {
+    /// The kind, as central names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Decide { .. } => "decide",
+            Self::Note { .. } => "note",
+            Self::PhiView { .. } => "phi_view",
+        }
+    }
+
+    /// The claim it concerns, if any.
+    pub fn claim_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Decide { claim_id, .. } | Self::Note { claim_id, .. } => Some(*claim_id),
+            Self::PhiView { .. } => None,
+        }
+    }
+
+    /// What central receives: the fields without the kind tag.
+    fn payload(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("mutations serialise");
+        if let Some(map) = v.as_object_mut() {
+            map.remove("kind");
+        }
+        v
+    }
+}
+
+/// An entry waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    /// The idempotency key (UUIDv7: sorts by creation).
+    pub id: Uuid,
+    /// The mutation, opened.
+    pub mutation: Mutation,
+    /// pending or conflict.
+    pub state: String,
+    /// Sends tried so far.
+    pub attempts: i64,
+    /// The code of the last refusal or failure.
+    pub last_error: Option<String>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// Confirmed by central (first arrival or a repeat).
+    pub sent: u64,
+    /// Of those, how many central had applied already (a retried send).
+    pub repeats: u64,
+    /// Refused for a reason the person must see.
+    pub conflicts: u64,
+    /// The push stopped on a transient failure; retry at this time.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// Claims whose entries settled: fetch them again from central.
+    pub settled_claims: Vec<Uuid>,
+}
+
+/// Backoff after `attempts` failed sends: 1 s doubling to 5 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let secs = 1u64 << attempts.clamp(0, 9) as u32;
+    Duration::from_secs(secs.min(300))
+}
+
+/// Codes after which the same send may succeed later without anyone acting.
+fn transient(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ServerUnreachable | ErrorCode::ServerBusy | ErrorCode::Internal | ErrorCode::ServerError
+    )
+}
+
+/// Local effects that go with a mutation, applied in its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalEffect {
+    /// None (notes, PHI views).
+    None,
+    /// The claim left the open queue (approved, denied, …).
+    LeaveQueue,
+    /// The claim stays in the queue with a new status (pended).
+    SetStatus(&'static str),
+}
+
+/// Queues a mutation with its local effect, in one local transaction.
+pub async fn enqueue(
+    cache: &Cache,
+    id: Uuid,
+    mutation: &Mutation,
+    effect: LocalEffect,
+    now: DateTime<Utc>,
+) -> Result<(), CacheError> {
+    let key = cache.key();
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(mutation).expect("mutations serialise"));
+    let mut tx = cache.db().begin().await?;
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, claim_id, created_at, state, attempts, next_attempt_at, key_id, sealed)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    )
+    .bind(id.as_bytes().as_slice())
+    .bind(mutation.kind())
+    .bind(mutation.claim_id().map(|c| c.as_bytes().to_vec()))
+    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339())
+    .bind(key.id().0)
+    .bind(key.seal("outbox", id, &plain))
+    .execute(&mut *tx)
+    .await?;
+    if let Some(claim) = mutation.claim_id() {
+        match effect {
+            LocalEffect::None => {}
+            LocalEffect::LeaveQueue => {
+                sqlx::query("DELETE FROM queue_claim WHERE id = ?")
+                    .bind(claim.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LocalEffect::SetStatus(status) => {
+                sqlx::query("UPDATE queue_claim SET status = ? WHERE id = ?")
+                    .bind(status)
+                    .bind(claim.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Entries not yet confirmed, oldest first.
+pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
+    let rows: Vec<(Vec<u8>, String, i64, Option<String>, Vec<u8>)> =
+        sqlx::query_as("SELECT id, state, attempts, last_error, sealed FROM outbox ORDER BY id")
+            .fetch_all(cache.db())
+            .await?;
+    rows.into_iter()
+        .map(|(id, state, attempts, last_error, sealed)| {
+            let id = Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?;
+            let plain = zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("outbox", id, &sealed)?);
+            let mutation = serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?;
+            Ok(OutboxEntry {
+                id,
+                mutation,
+                state,
+                attempts,
+                last_error,
+            })
+        })
+        .collect()
+}
+
+/// How many entries wait (pending and conflicts), for the status bar.
+pub async fn depth(cache: &Cache) -> Result<i64, CacheError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(cache.db())
+        .await?)
+}
+
+/// The person dealt with a conflict (redid the work on the new version, or
+/// let it go): the entry leaves the outbox.
+pub async fn dismiss(cache: &Cache, id: Uuid) -> Result<bool, CacheError> {
+    let done = sqlx::query("DELETE FROM outbox WHERE id = ? AND state = 'conflict'")
+        .bind(id.as_bytes().as_slice())
+        .execute(cache.db())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sends every due pending entry, oldest first, until one fails
+/// transiently (then the rest wait for the retry time, keeping the order).
+pub async fn push(
+    cache: &Cache,
+    central: &PgPool,
+    map_err: impl Fn(sqlx::Error) -> ErrorCode,
+    now: DateTime<Utc>,
+) -> Result<PushReport, CacheError> {
+    let mut report = PushReport::default();
+    let due: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
+        "SELECT id, attempts, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id",
+    )
+    .fetch_all(cache.db())
+    .await?;
+    let all = entries(cache).await?;
+    for (raw_id, attempts, next_at) in due {
+        let id = Uuid::from_slice(&raw_id).map_err(|_| CryptoError::Malformed)?;
+        if DateTime::parse_from_rfc3339(&next_at).map(|t| t > now).unwrap_or(false) {
+            report.retry_at = Some(next_at.parse().unwrap_or(now));
+            break;
+        }
+        let Some(entry) = all.iter().find(|e| e.id == id) else {
+            continue;
+        };
+        let sent = sqlx::query_scalar::<_, serde_json::Value>(
+            "SELECT claimdesk.apply_mutation($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(entry.mutation.kind())
+        .bind(entry.mutation.payload())
+        .fetch_one(central)
+        .await;
+        match sent {
+            Ok(result) => {
+                sqlx::query("DELETE FROM outbox WHERE id = ?")
+                    .bind(id.as_bytes().as_slice())
+                    .execute(cache.db())
+                    .await?;
+                report.sent += 1;
+                if result.get("applied") == Some(&serde_json::Value::Bool(false)) {
+                    report.repeats += 1;
+                }
+                report.settled_claims.extend(entry.mutation.claim_id());
+            }
+            Err(e) => {
+                let code = map_err(e);
+                if transient(code) {
+                    let retry = now
+                        + chrono::Duration::from_std(backoff(attempts))
+                            .expect("backoff fits in a chrono duration");
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    )
+                    .bind(retry.to_rfc3339())
+                    .bind(code_name(code))
+                    .bind(id.as_bytes().as_slice())
+                    .execute(cache.db())
+                    .await?;
+                    report.retry_at = Some(retry);
+                    break;
+                }
+                sqlx::query(
+                    "UPDATE outbox SET state = 'conflict', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                )
+                .bind(code_name(code))
+                .bind(id.as_bytes().as_slice())
+                .execute(cache.db())
+                .await?;
+                report.conflicts += 1;
+                report.settled_claims.extend(entry.mutation.claim_id());
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The code as the UI spells it.
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "internal".into())
+}

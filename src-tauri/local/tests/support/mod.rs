@@ -1,0 +1,42 @@
+//! Shared by the local crate's integration tests: the core's per-test
+//! database, plus a cache in a temporary folder with its key in the real
+//! keychain.
+#![allow(dead_code)]
+
+#[path = "../../../core/tests/common/mod.rs"]
+pub mod common;
+
+use claimdesk_local::cache::{Cache, CacheOwner, Opened};
+use claimdesk_local::keychain::Keychain;
+
+/// The real platform keychain (scripts/test runs a Secret Service).
+pub async fn keychain() -> Keychain {
+    Keychain::platform()
+        .await
+        .expect("scripts/test runs gnome-keyring on a private session bus")
+}
+
+/// A unique owner, so tests never share a keychain entry.
+pub fn owner(login: &str) -> CacheOwner {
+    CacheOwner {
+        login: login.to_string(),
+        server: format!("127.0.0.1:5432/{}", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+/// Opens the cache of `owner` in `dir`.
+pub async fn open(dir: &std::path::Path, owner: &CacheOwner, kc: &Keychain) -> (Cache, Opened) {
+    Cache::open(dir, owner, kc).await.unwrap()
+}
+
+/// True if `needle` occurs in any file of `dir` (the cache, its WAL, …).
+pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            return Some(path.display().to_string());
+        }
+    }
+    None
+}
