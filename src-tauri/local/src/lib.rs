@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod crypto;
 pub mod keychain;
+pub mod outbox;
 pub mod sync;

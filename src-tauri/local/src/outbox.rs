@@ -136,7 +136,10 @@ pub fn backoff(attempts: i64) -> Duration {
 fn transient(code: ErrorCode) -> bool {
     matches!(
         code,
-        ErrorCode::ServerUnreachable | ErrorCode::ServerBusy | ErrorCode::Internal | ErrorCode::ServerError
+        ErrorCode::ServerUnreachable
+            | ErrorCode::ServerBusy
+            | ErrorCode::Internal
+            | ErrorCode::ServerError
     )
 }
 
@@ -206,7 +209,8 @@ pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
     rows.into_iter()
         .map(|(id, state, attempts, last_error, sealed)| {
             let id = Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?;
-            let plain = zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("outbox", id, &sealed)?);
+            let plain =
+                zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("outbox", id, &sealed)?);
             let mutation = serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?;
             Ok(OutboxEntry {
                 id,
@@ -253,7 +257,10 @@ pub async fn push(
     let all = entries(cache).await?;
     for (raw_id, attempts, next_at) in due {
         let id = Uuid::from_slice(&raw_id).map_err(|_| CryptoError::Malformed)?;
-        if DateTime::parse_from_rfc3339(&next_at).map(|t| t > now).unwrap_or(false) {
+        if DateTime::parse_from_rfc3339(&next_at)
+            .map(|t| t > now)
+            .unwrap_or(false)
+        {
             report.retry_at = Some(next_at.parse().unwrap_or(now));
             break;
         }

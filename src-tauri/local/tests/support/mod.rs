@@ -33,7 +33,10 @@ pub async fn open(dir: &std::path::Path, owner: &CacheOwner, kc: &Keychain) -> (
 pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
+        // The WAL and shared-memory files come and go while SQLite works.
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
         if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
             return Some(path.display().to_string());
         }

@@ -1,0 +1,426 @@
+//! Pull and push against a real PostgreSQL, into a real encrypted cache.
+
+mod support;
+
+use chrono::{NaiveDate, Utc};
+use claimdesk_core::fieldcrypt::FieldKeys;
+use claimdesk_core::seed::{self, SeedOptions};
+use claimdesk_local::cache::Cache;
+use claimdesk_local::outbox::{self, LocalEffect, Mutation};
+use claimdesk_local::sync::{self, PullProgress};
+use sqlx::PgPool;
+use support::common::{self, TestDb};
+use uuid::Uuid;
+
+async fn seeded(claims: u64) -> TestDb {
+    let db = TestDb::new().await;
+    let mut conn = db.owner_connection().await;
+    seed::seed(
+        &mut conn,
+        &FieldKeys::generate(),
+        &SeedOptions {
+            claims,
+            seed: 5,
+            providers: 30,
+            today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    db
+}
+
+async fn login_name(pool: &PgPool) -> String {
+    sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn pull(cache: &Cache, central: &PgPool) -> sync::PullReport {
+    let mut conn = central.acquire().await.unwrap();
+    sync::pull_queue(cache, &mut conn, 500, Utc::now(), |_| {})
+        .await
+        .unwrap()
+}
+
+/// Pulls until `done` holds for the sum of the reports. The feed's watermark
+/// is cluster-wide: a long transaction anywhere on the server (another
+/// test's seed) holds changes back until it ends, by design.
+async fn pull_until(
+    cache: &Cache,
+    central: &PgPool,
+    done: impl Fn(&sync::PullReport) -> bool,
+) -> sync::PullReport {
+    let mut total = sync::PullReport::default();
+    for _ in 0..300 {
+        let r = pull(cache, central).await;
+        total.upserted += r.upserted;
+        total.removed += r.removed;
+        total.held_back += r.held_back;
+        total.snapshot |= r.snapshot;
+        if done(&total) {
+            return total;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the change never arrived: {total:?}");
+}
+
+async fn open_visible(central: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed', 'pended')",
+    )
+    .fetch_one(central)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk() {
+    let mut db = seeded(1_200).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+
+    let mut seen: Vec<PullProgress> = Vec::new();
+    let mut conn = central.acquire().await.unwrap();
+    let report = sync::pull_queue(&cache, &mut conn, 200, Utc::now(), |p| seen.push(p))
+        .await
+        .unwrap();
+    drop(conn);
+    let expected = open_visible(&central).await;
+    assert!(expected > 300, "the seed leaves many claims open");
+    assert!(report.snapshot);
+    assert_eq!(cache.queue_len().await.unwrap(), expected);
+    assert_eq!(report.upserted as i64, expected);
+    // Progress: starts at 0 of the expected count, rises, ends at the count.
+    assert_eq!(seen.first().unwrap().applied, 0);
+    assert_eq!(seen.first().unwrap().expected, Some(expected as u64));
+    assert!(seen.windows(2).all(|w| w[0].applied <= w[1].applied));
+    assert!(seen.iter().any(|p| p.applied == expected as u64));
+    assert!(seen.len() > 3, "reported batch by batch");
+
+    // Decrypted, in queue order, with the PHI that was sealed.
+    let queue = cache.queue(10_000).await.unwrap();
+    assert!(queue
+        .windows(2)
+        .all(|w| (w[0].priority_rank, w[0].prompt_pay_due)
+            <= (w[1].priority_rank, w[1].prompt_pay_due)));
+    let head = &queue[0];
+    let (number, last): (String, String) = sqlx::query_as(
+        "SELECT c.claim_number, m.last_name FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+         WHERE c.id = $1",
+    )
+    .bind(head.id)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(head.phi.claim_number, number);
+    assert!(head.phi.member_name.starts_with(&last));
+    assert!(
+        !format!("{head:?}").contains(&number),
+        "PHI is masked in Debug"
+    );
+
+    // Nothing identifying lies on disk in plaintext: not in the file, not in its WAL.
+    let phi: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.claim_number, m.last_name FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+         WHERE c.status IN ('received', 'in_review', 'appealed', 'pended')",
+    )
+    .fetch_all(&central)
+    .await
+    .unwrap();
+    for (number, last) in phi.iter().take(300) {
+        for needle in [number, last] {
+            if needle.len() >= 5 {
+                assert_eq!(
+                    support::found_on_disk(dir.path(), needle),
+                    None,
+                    "{needle:?} on disk"
+                );
+            }
+        }
+    }
+    cache.close().await;
+    for (number, _) in phi.iter().take(300) {
+        assert_eq!(support::found_on_disk(dir.path(), number), None);
+    }
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn incremental_pulls_follow_changes_and_closed_claims_leave() {
+    let mut db = seeded(300).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    pull(&cache, &central).await;
+    let before = cache.queue_len().await.unwrap();
+
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM claimdesk.claim WHERE status IN ('received', 'in_review') ORDER BY id LIMIT 2",
+    )
+    .fetch_all(&central)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE claimdesk.claim SET priority = 'urgent' WHERE id = $1")
+        .bind(ids[0])
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE claimdesk.claim SET status = 'void' WHERE id = $1")
+        .bind(ids[1])
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let report = pull_until(&cache, &central, |r| r.upserted + r.removed >= 2).await;
+    assert!(!report.snapshot);
+    assert_eq!(report.upserted, 1);
+    assert_eq!(report.removed, 1);
+    assert_eq!(cache.queue_len().await.unwrap(), before - 1);
+    let queue = cache.queue(10_000).await.unwrap();
+    assert_eq!(
+        queue.iter().find(|c| c.id == ids[0]).unwrap().priority,
+        "urgent"
+    );
+    assert!(queue.iter().all(|c| c.id != ids[1]));
+    // Nothing new: nothing applied, the cursor holds.
+    assert_eq!(pull(&cache, &central).await, sync::PullReport::default());
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+/// Leases the next claim and returns it with its version and engine-ready lines.
+async fn checkout(central: &PgPool) -> (Uuid, i32, serde_json::Value) {
+    let (id, version): (Uuid, i32) =
+        sqlx::query_as("SELECT claim_id, version FROM claimdesk.claim_checkout()")
+            .fetch_one(central)
+            .await
+            .unwrap();
+    let lines: serde_json::Value = sqlx::query_scalar(
+        "SELECT jsonb_agg(jsonb_build_object('line_number', line_number, 'allowed', billed, 'deductible', '0',
+                'copay', '0', 'coinsurance', '0', 'paid', billed, 'group_code', NULL, 'carc', NULL, 'rarc', '[]'::jsonb)
+                ORDER BY line_number)
+         FROM claimdesk.claim_line WHERE claim_id = $1",
+    )
+    .bind(id)
+    .fetch_one(central)
+    .await
+    .unwrap();
+    (id, version, lines)
+}
+
+fn approve(claim_id: Uuid, version: i32, lines: serde_json::Value) -> Mutation {
+    Mutation::Decide {
+        claim_id,
+        version,
+        decision: "approve".into(),
+        lines,
+        denial_group_code: None,
+        denial_carc: None,
+        explanation: Some("paid as billed".into()),
+        pend_reason: None,
+    }
+}
+
+fn code_of(e: sqlx::Error) -> claimdesk_core::ErrorCode {
+    common::error_code(e)
+}
+
+#[tokio::test]
+async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() {
+    let mut db = seeded(200).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    pull(&cache, &central).await;
+
+    let (claim, version, lines) = checkout(&central).await;
+    let key = Uuid::now_v7();
+    let now = Utc::now();
+    outbox::enqueue(
+        &cache,
+        key,
+        &approve(claim, version, lines),
+        LocalEffect::LeaveQueue,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        cache
+            .queue(10_000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != claim),
+        "left the queue locally at once"
+    );
+    assert_eq!(outbox::depth(&cache).await.unwrap(), 1);
+
+    // Central is unreachable: the entry waits, with a retry time.
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_lazy_with(common::owner_options().port(1).username("nobody"));
+    let report = outbox::push(&cache, &dead, code_of, now).await.unwrap();
+    assert_eq!(report.sent, 0);
+    let retry = report.retry_at.expect("a retry is scheduled");
+    assert!(retry > now);
+    let entries = outbox::entries(&cache).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].state.as_str(), entries[0].attempts),
+        ("pending", 1)
+    );
+    assert_eq!(entries[0].last_error.as_deref(), Some("server_unreachable"));
+    // Before the retry time nothing is sent, even with central back.
+    let early = outbox::push(&cache, &central, code_of, now).await.unwrap();
+    assert_eq!(early.sent, 0);
+
+    // A server change to the claim meanwhile is not applied over the local decision.
+    sqlx::query("UPDATE claimdesk.claim SET priority = 'urgent' WHERE id = $1")
+        .bind(claim)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let held = pull_until(&cache, &central, |r| r.held_back > 0).await;
+    assert_eq!(held.held_back, 1);
+    assert!(cache
+        .queue(10_000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.id != claim));
+
+    // Central is back: sent once, and the claim is approved once.
+    let report = outbox::push(&cache, &central, code_of, retry)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.repeats, report.conflicts), (1, 0, 0));
+    assert_eq!(report.settled_claims, vec![claim]);
+    assert_eq!(outbox::depth(&cache).await.unwrap(), 0);
+    // The same key again (an answer lost on the way back): not applied twice.
+    let again: serde_json::Value = sqlx::query_scalar("SELECT claimdesk.apply_mutation($1, 'decide', $2)")
+        .bind(key)
+        .bind(serde_json::json!({"claim_id": claim, "version": version, "decision": "approve", "lines": []}))
+        .fetch_one(&central)
+        .await
+        .unwrap();
+    assert_eq!(again["applied"], false);
+    let (status, cur_version, history): (String, i32, i64) = sqlx::query_as(
+        "SELECT status, version, (SELECT count(*) FROM claimdesk.claim_status_history h
+                                  WHERE h.claim_id = c.id AND h.to_status = 'approved')
+         FROM claimdesk.claim c WHERE id = $1",
+    )
+    .bind(claim)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), cur_version, history),
+        ("approved", version + 1, 1)
+    );
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
+    let mut db = seeded(200).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    pull(&cache, &central).await;
+    let (claim, version, lines) = checkout(&central).await;
+    // Someone changed the claim after it was opened here.
+    sqlx::query("UPDATE claimdesk.claim SET version = version + 1 WHERE id = $1")
+        .bind(claim)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let key = Uuid::now_v7();
+    outbox::enqueue(
+        &cache,
+        key,
+        &approve(claim, version, lines),
+        LocalEffect::LeaveQueue,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let report = outbox::push(&cache, &central, code_of, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.conflicts), (0, 1));
+    // Kept, with its reason, and opened intact for the conflict dialog.
+    let entries = outbox::entries(&cache).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state, "conflict");
+    assert_eq!(entries[0].last_error.as_deref(), Some("version_conflict"));
+    assert!(
+        matches!(&entries[0].mutation, Mutation::Decide { claim_id, .. } if *claim_id == claim)
+    );
+    // A conflict does not hold the claim: central's version comes back.
+    let mut conn = central.acquire().await.unwrap();
+    sync::refresh_claims(&cache, &mut conn, &[claim], Utc::now())
+        .await
+        .unwrap();
+    drop(conn);
+    let back = cache.queue(10_000).await.unwrap();
+    assert_eq!(
+        back.iter().find(|c| c.id == claim).unwrap().version,
+        i64::from(version) + 1
+    );
+    // Further pushes leave it alone until the person dismisses it.
+    let report = outbox::push(&cache, &central, code_of, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report, outbox::PushReport::default());
+    assert!(outbox::dismiss(&cache, key).await.unwrap());
+    assert_eq!(outbox::depth(&cache).await.unwrap(), 0);
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
+    let mut db = seeded(300).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (mut cache, _) = support::open(dir.path(), &owner, &kc).await;
+    pull(&cache, &central).await;
+    let before = cache.queue(10_000).await.unwrap();
+    let new_key = cache.rotate_key(&owner, &kc).await.unwrap();
+    assert_eq!(cache.key_ids(), vec![new_key]);
+    assert_eq!(
+        cache.queue(10_000).await.unwrap(),
+        before,
+        "same data under the new key"
+    );
+    cache.close().await;
+    // The keychain now holds only the new key, and it opens the cache.
+    let (ring, _) = kc.load_or_create(&owner.account()).await.unwrap();
+    assert_eq!(ring.ids(), vec![new_key]);
+    let (cache, opened) = support::open(dir.path(), &owner, &kc).await;
+    assert_eq!(opened, claimdesk_local::cache::Opened::Existing);
+    assert_eq!(cache.queue(10_000).await.unwrap(), before);
+    cache.wipe(&owner, &kc).await.unwrap();
+    central.close().await;
+    db.cleanup().await;
+}
