@@ -202,7 +202,9 @@ pub async fn enqueue(
 
 /// Entries not yet confirmed, oldest first.
 pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
-    let rows: Vec<(Vec<u8>, String, i64, Option<String>, Vec<u8>)> =
+    /// id, state, attempts, last_error, sealed
+    type Row = (Vec<u8>, String, i64, Option<String>, Vec<u8>);
+    let rows: Vec<Row> =
         sqlx::query_as("SELECT id, state, attempts, last_error, sealed FROM outbox ORDER BY id")
             .fetch_all(cache.db())
             .await?;
