@@ -85,11 +85,41 @@ pub async fn begin_pull(
     sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let watermark: i64 =
-        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-            .fetch_one(&mut *tx)
-            .await?;
+    let watermark = watermark(&mut tx).await?;
     Ok((tx, watermark))
+}
+
+/// [`begin_pull`] without sqlx's `Transaction` (whose future is not `Send`
+/// for every lifetime, so a spawned task cannot hold one): starts the
+/// transaction on `conn` and returns the watermark. The caller must end it
+/// with [`end_pull`], on every path.
+pub async fn start_pull(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    // sqlx::query, not raw_sql: raw_sql's future is not Send for every
+    // lifetime, and this runs inside a spawned task.
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *conn)
+        .await?;
+    match watermark(conn).await {
+        Ok(w) => Ok(w),
+        Err(e) => {
+            end_pull(conn, false).await;
+            Err(e)
+        }
+    }
+}
+
+/// Ends a [`start_pull`] transaction: commits when `ok`, else rolls back.
+/// A failure here means the connection is gone, and the pool drops it.
+pub async fn end_pull(conn: &mut PgConnection, ok: bool) {
+    let _ = sqlx::query(if ok { "COMMIT" } else { "ROLLBACK" })
+        .execute(conn)
+        .await;
+}
+
+async fn watermark(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        .fetch_one(conn)
+        .await
 }
 
 /// Reads up to `limit` changes of `table` after `after`.

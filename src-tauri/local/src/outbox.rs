@@ -206,7 +206,7 @@ pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
     type Row = (Vec<u8>, String, i64, Option<String>, Vec<u8>);
     let rows: Vec<Row> =
         sqlx::query_as("SELECT id, state, attempts, last_error, sealed FROM outbox ORDER BY id")
-            .fetch_all(cache.db())
+            .fetch_all(&mut *cache.db().acquire().await?)
             .await?;
     rows.into_iter()
         .map(|(id, state, attempts, last_error, sealed)| {
@@ -232,6 +232,15 @@ pub async fn depth(cache: &Cache) -> Result<i64, CacheError> {
         .await?)
 }
 
+/// Pending and conflicting entries, for the status bar.
+pub async fn counts(cache: &Cache) -> Result<(i64, i64), CacheError> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'conflict') FROM outbox",
+    )
+    .fetch_one(cache.db())
+    .await?)
+}
+
 /// The person dealt with a conflict (redid the work on the new version, or
 /// let it go): the entry leaves the outbox.
 pub async fn dismiss(cache: &Cache, id: Uuid) -> Result<bool, CacheError> {
@@ -247,14 +256,15 @@ pub async fn dismiss(cache: &Cache, id: Uuid) -> Result<bool, CacheError> {
 pub async fn push(
     cache: &Cache,
     central: &PgPool,
-    map_err: impl Fn(sqlx::Error) -> ErrorCode,
+    map_err: &(dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync),
     now: DateTime<Utc>,
 ) -> Result<PushReport, CacheError> {
     let mut report = PushReport::default();
+    let mut local = cache.db().acquire().await?;
     let due: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
         "SELECT id, attempts, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id",
     )
-    .fetch_all(cache.db())
+    .fetch_all(&mut *local)
     .await?;
     let all = entries(cache).await?;
     for (raw_id, attempts, next_at) in due {
@@ -269,19 +279,12 @@ pub async fn push(
         let Some(entry) = all.iter().find(|e| e.id == id) else {
             continue;
         };
-        let sent = sqlx::query_scalar::<_, serde_json::Value>(
-            "SELECT claimdesk.apply_mutation($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(entry.mutation.kind())
-        .bind(entry.mutation.payload())
-        .fetch_one(central)
-        .await;
+        let sent = send(central, id, &entry.mutation).await;
         match sent {
             Ok(result) => {
                 sqlx::query("DELETE FROM outbox WHERE id = ?")
                     .bind(id.as_bytes().as_slice())
-                    .execute(cache.db())
+                    .execute(&mut *local)
                     .await?;
                 report.sent += 1;
                 if result.get("applied") == Some(&serde_json::Value::Bool(false)) {
@@ -301,7 +304,7 @@ pub async fn push(
                     .bind(retry.to_rfc3339())
                     .bind(code_name(code))
                     .bind(id.as_bytes().as_slice())
-                    .execute(cache.db())
+                    .execute(&mut *local)
                     .await?;
                     report.retry_at = Some(retry);
                     break;
@@ -311,7 +314,7 @@ pub async fn push(
                 )
                 .bind(code_name(code))
                 .bind(id.as_bytes().as_slice())
-                .execute(cache.db())
+                .execute(&mut *local)
                 .await?;
                 report.conflicts += 1;
                 report.settled_claims.extend(entry.mutation.claim_id());
@@ -319,6 +322,20 @@ pub async fn push(
         }
     }
     Ok(report)
+}
+
+async fn send(
+    central: &PgPool,
+    id: Uuid,
+    mutation: &Mutation,
+) -> Result<serde_json::Value, sqlx::Error> {
+    let mut conn = central.acquire().await?;
+    sqlx::query_scalar("SELECT claimdesk.apply_mutation($1, $2, $3)")
+        .bind(id)
+        .bind(mutation.kind())
+        .bind(mutation.payload())
+        .fetch_one(&mut *conn)
+        .await
 }
 
 /// The code as the UI spells it.

@@ -12,9 +12,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use claimdesk_core::feed::begin_pull;
+use claimdesk_core::feed::{end_pull, start_pull};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::cache::{Cache, CacheError, ClaimPhi};
@@ -121,6 +121,25 @@ fn server_claim(r: &sqlx::postgres::PgRow) -> Result<ServerClaim, sqlx::Error> {
 /// A cursor as stored: (xid, id).
 type Cursor = (i64, Uuid);
 
+/// Moves (or removes, with `None`) one stored cursor in a batch's transaction.
+struct CursorUpdate {
+    source: &'static str,
+    at: Option<Cursor>,
+}
+
+impl CursorUpdate {
+    fn set(source: &'static str, at: Cursor) -> Self {
+        Self {
+            source,
+            at: Some(at),
+        }
+    }
+
+    fn clear(source: &'static str) -> Self {
+        Self { source, at: None }
+    }
+}
+
 async fn cursor(cache: &Cache, source: &str) -> Result<Option<Cursor>, CacheError> {
     let row: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT xid, id FROM sync_cursor WHERE source = ?")
@@ -154,7 +173,7 @@ async fn apply_batch(
     upserts: &[ServerClaim],
     removals: &[Uuid],
     held: &HashSet<Uuid>,
-    cursors: &[(&str, Option<Cursor>)],
+    cursors: &[CursorUpdate],
     now: DateTime<Utc>,
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
@@ -218,8 +237,8 @@ async fn apply_batch(
             .await?;
         report.removed += gone.rows_affected();
     }
-    for (source, cursor) in cursors {
-        match cursor {
+    for CursorUpdate { source, at } in cursors {
+        match at {
             Some((xid, id)) => {
                 sqlx::query(
                     "INSERT INTO sync_cursor (source, xid, id, synced_at) VALUES (?, ?, ?, ?)
@@ -249,15 +268,15 @@ async fn apply_batch(
 /// the snapshot (reporting progress); later calls read the change feed.
 pub async fn pull_queue(
     cache: &Cache,
-    central: &mut PgConnection,
+    central: &PgPool,
     batch: i64,
     now: DateTime<Utc>,
-    mut progress: impl FnMut(PullProgress),
+    progress: &mut (dyn FnMut(PullProgress) + Send),
 ) -> Result<PullReport, SyncError> {
     let mut report = PullReport::default();
     let visible: bool =
         sqlx::query_scalar("SELECT has_table_privilege('claimdesk.claim', 'SELECT')")
-            .fetch_one(&mut *central)
+            .fetch_one(central)
             .await?;
     if !visible {
         // Credentialing staff: no claims to cache.
@@ -266,18 +285,9 @@ pub async fn pull_queue(
     let snapshot = cursor(cache, SNAPSHOT_SOURCE).await?;
     let incremental = cursor(cache, CLAIM_SOURCE).await?;
     if incremental.is_none() || snapshot.is_some() {
-        snapshot_queue(
-            cache,
-            central,
-            batch,
-            now,
-            snapshot,
-            &mut progress,
-            &mut report,
-        )
-        .await?;
+        snapshot_queue(cache, central, batch, now, snapshot, progress, &mut report).await?;
     }
-    feed_queue(cache, central, batch, now, &mut progress, &mut report).await?;
+    feed_queue(cache, central, batch, now, progress, &mut report).await?;
     Ok(report)
 }
 
@@ -286,26 +296,68 @@ pub async fn pull_queue(
 /// first watermark and the last id applied.
 async fn snapshot_queue(
     cache: &Cache,
-    central: &mut PgConnection,
+    central: &PgPool,
     batch: i64,
     now: DateTime<Utc>,
     resume: Option<Cursor>,
-    progress: &mut impl FnMut(PullProgress),
+    progress: &mut (dyn FnMut(PullProgress) + Send),
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
     report.snapshot = true;
-    let (mut tx, watermark) = begin_pull(central).await?;
+    let mut conn = central.acquire().await?;
+    let watermark = start_pull(&mut conn).await?;
     // Resuming keeps the first watermark: changes since then are re-read by
     // the feed afterwards, so rows applied before the interruption are safe.
-    let (first_watermark, mut after) = resume.unwrap_or((watermark, Uuid::nil()));
+    let (first_watermark, after) = resume.unwrap_or((watermark, Uuid::nil()));
+    let read = snapshot_batches(
+        cache,
+        &mut conn,
+        batch,
+        now,
+        first_watermark,
+        after,
+        progress,
+        report,
+    )
+    .await;
+    end_pull(&mut conn, read.is_ok()).await;
+    read?;
+    // Snapshot complete: the feed continues from its first watermark.
+    apply_batch(
+        cache,
+        &[],
+        &[],
+        &HashSet::new(),
+        &[
+            CursorUpdate::clear(SNAPSHOT_SOURCE),
+            CursorUpdate::set(CLAIM_SOURCE, (first_watermark - 1, Uuid::max())),
+        ],
+        now,
+        report,
+    )
+    .await
+}
+
+/// The batches of a snapshot, inside the caller's pull transaction.
+#[allow(clippy::too_many_arguments)]
+async fn snapshot_batches(
+    cache: &Cache,
+    conn: &mut PgConnection,
+    batch: i64,
+    now: DateTime<Utc>,
+    first_watermark: i64,
+    mut after: Uuid,
+    progress: &mut (dyn FnMut(PullProgress) + Send),
+    report: &mut PullReport,
+) -> Result<(), SyncError> {
     let expected: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM claimdesk.claim WHERE status = ANY($1) AND id > $2",
     )
-    .bind(&OPEN_STATUSES[..])
+    .bind(OPEN_STATUSES.to_vec())
     .bind(after)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    let expected = expected as u64 + report.upserted;
+    let expected = expected as u64;
     let mut applied = 0u64;
     progress(PullProgress {
         applied,
@@ -316,17 +368,17 @@ async fn snapshot_queue(
             "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
              WHERE c.status = ANY($1) AND c.id > $2 ORDER BY c.id LIMIT $3"
         ))
-        .bind(&OPEN_STATUSES[..])
+        .bind(OPEN_STATUSES.to_vec())
         .bind(after)
         .bind(batch)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         let claims = rows
             .iter()
             .map(server_claim)
             .collect::<Result<Vec<_>, _>>()?;
         let Some(last) = claims.last().map(|c| c.id) else {
-            break;
+            return Ok(());
         };
         // Held claims are checked per batch: the person may act meanwhile.
         let held = held_claims(cache).await?;
@@ -335,7 +387,7 @@ async fn snapshot_queue(
             &claims,
             &[],
             &held,
-            &[(SNAPSHOT_SOURCE, Some((first_watermark, last)))],
+            &[CursorUpdate::set(SNAPSHOT_SOURCE, (first_watermark, last))],
             now,
             report,
         )
@@ -347,33 +399,18 @@ async fn snapshot_queue(
             expected: Some(expected),
         });
         if (claims.len() as i64) < batch {
-            break;
+            return Ok(());
         }
     }
-    tx.commit().await?;
-    // Snapshot complete: the feed continues from its first watermark.
-    apply_batch(
-        cache,
-        &[],
-        &[],
-        &HashSet::new(),
-        &[
-            (SNAPSHOT_SOURCE, None),
-            (CLAIM_SOURCE, Some((first_watermark - 1, Uuid::max()))),
-        ],
-        now,
-        report,
-    )
-    .await
 }
 
 /// Incremental pulls: every claim change since the cursor, any status.
 async fn feed_queue(
     cache: &Cache,
-    central: &mut PgConnection,
+    central: &PgPool,
     batch: i64,
     now: DateTime<Utc>,
-    progress: &mut impl FnMut(PullProgress),
+    progress: &mut (dyn FnMut(PullProgress) + Send),
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
     let mut applied = 0u64;
@@ -381,40 +418,14 @@ async fn feed_queue(
         let (after_xid, after_id) = cursor(cache, CLAIM_SOURCE)
             .await?
             .unwrap_or((0, Uuid::nil()));
-        let (mut tx, watermark) = begin_pull(central).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
-             WHERE (c.change_xid, c.id) > ($1::text::xid8, $2) AND c.change_xid < $3::text::xid8
-             ORDER BY c.change_xid, c.id LIMIT $4"
-        ))
-        .bind(after_xid.to_string())
-        .bind(after_id)
-        .bind(watermark.to_string())
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut claims = rows
-            .iter()
-            .map(server_claim)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut conn = central.acquire().await?;
+        let watermark = start_pull(&mut conn).await?;
+        let read = feed_batch(&mut conn, (after_xid, after_id), watermark, batch).await;
+        end_pull(&mut conn, read.is_ok()).await;
+        drop(conn);
+        let (mut claims, tombstones) = read?;
         let claims_full = claims.len() as i64 == batch;
-        // Deletions up to the last changed row read (or the watermark if none).
         let upto: Option<Cursor> = claims.last().map(|c| (c.xid, c.id));
-        let tombstones: Vec<(Uuid, i64)> = sqlx::query_as(
-            "SELECT row_id, change_xid::text::bigint FROM claimdesk.change_tombstone
-             WHERE table_name = 'claim' AND (change_xid, row_id) > ($1::text::xid8, $2)
-               AND change_xid < $3::text::xid8 AND ($4::bigint IS NULL OR (change_xid, row_id) <= ($4::text::xid8, $5))
-             ORDER BY change_xid, row_id LIMIT $6",
-        )
-        .bind(after_xid.to_string())
-        .bind(after_id)
-        .bind(watermark.to_string())
-        .bind(upto.map(|u| u.0))
-        .bind(upto.map(|u| u.1))
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
         if claims.is_empty() && tombstones.is_empty() {
             break;
         }
@@ -440,7 +451,7 @@ async fn feed_queue(
             &claims,
             &removals,
             &held,
-            &[(CLAIM_SOURCE, Some(next))],
+            &[CursorUpdate::set(CLAIM_SOURCE, next)],
             now,
             report,
         )
@@ -457,11 +468,53 @@ async fn feed_queue(
     Ok(())
 }
 
+/// One batch of claim changes and deletions, inside the caller's pull
+/// transaction. Deletions are read up to the last changed row read (or the
+/// watermark when there is none).
+async fn feed_batch(
+    conn: &mut PgConnection,
+    after: Cursor,
+    watermark: i64,
+    batch: i64,
+) -> Result<(Vec<ServerClaim>, Vec<(Uuid, i64)>), SyncError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+         WHERE (c.change_xid, c.id) > ($1::text::xid8, $2) AND c.change_xid < $3::text::xid8
+         ORDER BY c.change_xid, c.id LIMIT $4"
+    ))
+    .bind(after.0.to_string())
+    .bind(after.1)
+    .bind(watermark.to_string())
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?;
+    let claims = rows
+        .iter()
+        .map(server_claim)
+        .collect::<Result<Vec<_>, _>>()?;
+    let upto: Option<Cursor> = claims.last().map(|c| (c.xid, c.id));
+    let tombstones: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT row_id, change_xid::text::bigint FROM claimdesk.change_tombstone
+         WHERE table_name = 'claim' AND (change_xid, row_id) > ($1::text::xid8, $2)
+           AND change_xid < $3::text::xid8 AND ($4::bigint IS NULL OR (change_xid, row_id) <= ($4::text::xid8, $5))
+         ORDER BY change_xid, row_id LIMIT $6",
+    )
+    .bind(after.0.to_string())
+    .bind(after.1)
+    .bind(watermark.to_string())
+    .bind(upto.map(|u| u.0))
+    .bind(upto.map(|u| u.1))
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((claims, tombstones))
+}
+
 /// Fetches the given claims directly (after their outbox entries settled)
 /// and applies them as the feed would.
 pub async fn refresh_claims(
     cache: &Cache,
-    central: &mut PgConnection,
+    central: &PgPool,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<PullReport, SyncError> {
@@ -471,7 +524,7 @@ pub async fn refresh_claims(
          WHERE c.id = ANY($1)"
     ))
     .bind(ids)
-    .fetch_all(&mut *central)
+    .fetch_all(central)
     .await?;
     let claims = rows
         .iter()

@@ -39,8 +39,7 @@ async fn login_name(pool: &PgPool) -> String {
 }
 
 async fn pull(cache: &Cache, central: &PgPool) -> sync::PullReport {
-    let mut conn = central.acquire().await.unwrap();
-    sync::pull_queue(cache, &mut conn, 500, Utc::now(), |_| {})
+    sync::pull_queue(cache, central, 500, Utc::now(), &mut |_| {})
         .await
         .unwrap()
 }
@@ -87,11 +86,9 @@ async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk(
     let (cache, _) = support::open(dir.path(), &owner, &kc).await;
 
     let mut seen: Vec<PullProgress> = Vec::new();
-    let mut conn = central.acquire().await.unwrap();
-    let report = sync::pull_queue(&cache, &mut conn, 200, Utc::now(), |p| seen.push(p))
+    let report = sync::pull_queue(&cache, &central, 200, Utc::now(), &mut |p| seen.push(p))
         .await
         .unwrap();
-    drop(conn);
     let expected = open_visible(&central).await;
     assert!(expected > 300, "the seed leaves many claims open");
     assert!(report.snapshot);
@@ -272,7 +269,7 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
     let dead = sqlx::postgres::PgPoolOptions::new()
         .acquire_timeout(std::time::Duration::from_secs(2))
         .connect_lazy_with(common::owner_options().port(1).username("nobody"));
-    let report = outbox::push(&cache, &dead, code_of, now).await.unwrap();
+    let report = outbox::push(&cache, &dead, &code_of, now).await.unwrap();
     assert_eq!(report.sent, 0);
     let retry = report.retry_at.expect("a retry is scheduled");
     assert!(retry > now);
@@ -284,7 +281,7 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
     );
     assert_eq!(entries[0].last_error.as_deref(), Some("server_unreachable"));
     // Before the retry time nothing is sent, even with central back.
-    let early = outbox::push(&cache, &central, code_of, now).await.unwrap();
+    let early = outbox::push(&cache, &central, &code_of, now).await.unwrap();
     assert_eq!(early.sent, 0);
 
     // A server change to the claim meanwhile is not applied over the local decision.
@@ -303,7 +300,7 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
         .all(|c| c.id != claim));
 
     // Central is back: sent once, and the claim is approved once.
-    let report = outbox::push(&cache, &central, code_of, retry)
+    let report = outbox::push(&cache, &central, &code_of, retry)
         .await
         .unwrap();
     assert_eq!((report.sent, report.repeats, report.conflicts), (1, 0, 0));
@@ -361,7 +358,7 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
     )
     .await
     .unwrap();
-    let report = outbox::push(&cache, &central, code_of, Utc::now())
+    let report = outbox::push(&cache, &central, &code_of, Utc::now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.conflicts), (0, 1));
@@ -374,18 +371,16 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
         matches!(&entries[0].mutation, Mutation::Decide { claim_id, .. } if *claim_id == claim)
     );
     // A conflict does not hold the claim: central's version comes back.
-    let mut conn = central.acquire().await.unwrap();
-    sync::refresh_claims(&cache, &mut conn, &[claim], Utc::now())
+    sync::refresh_claims(&cache, &central, &[claim], Utc::now())
         .await
         .unwrap();
-    drop(conn);
     let back = cache.queue(10_000).await.unwrap();
     assert_eq!(
         back.iter().find(|c| c.id == claim).unwrap().version,
         i64::from(version) + 1
     );
     // Further pushes leave it alone until the person dismisses it.
-    let report = outbox::push(&cache, &central, code_of, Utc::now())
+    let report = outbox::push(&cache, &central, &code_of, Utc::now())
         .await
         .unwrap();
     assert_eq!(report, outbox::PushReport::default());
