@@ -43,3 +43,4 @@ pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
     }
     None
 }
+pub mod proxy;
