@@ -23,7 +23,20 @@ CREATE TABLE sync_cursor (
     synced_at TEXT NOT NULL
 ) STRICT;
 
--- The open queue as this user may see it: one row per open claim.
+-- A first sync under way: the watermark it started at and the queue
+-- position it reached, so a restart continues instead of starting over.
+CREATE TABLE snapshot_progress (
+    source TEXT PRIMARY KEY,
+    watermark INTEGER NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    prompt_pay_due TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    id BLOB NOT NULL,
+    applied INTEGER NOT NULL
+) STRICT;
+
+-- The head of the open queue as this user may see it (up to a configured
+-- number of claims, 100,000 by default): one row per claim.
 CREATE TABLE queue_claim (
     id BLOB PRIMARY KEY,
     claim_type TEXT NOT NULL,

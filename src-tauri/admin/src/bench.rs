@@ -27,7 +27,7 @@ pub struct QueueBench {
     pub paced_for: Duration,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -35,7 +35,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -62,6 +62,19 @@ async fn release_all_leases(conn: &mut PgConnection) -> Result<()> {
 /// temporary adjudicator login, as real desktops would; it is dropped after.
 pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
     let mut admin = PgConnection::connect_with(owner).await?;
+    let (login, password) = temp_adjudicator(&mut admin).await?;
+    let result = run_as(
+        &owner.clone().username(&login).password(&password),
+        b,
+        &mut admin,
+    )
+    .await;
+    drop_login(&mut admin, &login).await?;
+    result
+}
+
+/// A throwaway adjudicator login with a random password, for benchmarks.
+pub async fn temp_adjudicator(admin: &mut PgConnection) -> Result<(String, String)> {
     let login = format!("bench_adjudicator_{}", std::process::id());
     let password: String = rand::thread_rng()
         .sample_iter(&rand::distributions::Alphanumeric)
@@ -69,23 +82,22 @@ pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
         .map(char::from)
         .collect();
     claimdesk_core::users::add_user(
-        &mut admin,
+        admin,
         &login,
         &claimdesk_core::Secret::new(password.clone()),
         claimdesk_core::users::StaffRole::Adjudicator,
         false,
     )
     .await?;
-    let result = run_as(
-        &owner.clone().username(&login).password(&password),
-        b,
-        &mut admin,
-    )
-    .await;
+    Ok((login, password))
+}
+
+/// Drops a login [`temp_adjudicator`] made.
+pub async fn drop_login(admin: &mut PgConnection, login: &str) -> Result<()> {
     sqlx::raw_sql(&format!("DROP ROLE IF EXISTS \"{login}\""))
-        .execute(&mut admin)
+        .execute(admin)
         .await?;
-    result
+    Ok(())
 }
 
 async fn run_as(

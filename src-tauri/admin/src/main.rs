@@ -77,6 +77,20 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// The desktop's encrypted cache: first sync of the queue's head, reads
+    /// with decryption against plaintext, local search, and one change
+    /// reaching a second client. Uses the claims already in the database.
+    Sync {
+        /// Claims of the queue's head to sync.
+        #[arg(long, default_value_t = 100_000)]
+        head: i64,
+        /// Rows per batch (one local transaction each).
+        #[arg(long, default_value_t = 2_000)]
+        batch: i64,
+        /// Changes sent to the second client.
+        #[arg(long, default_value_t = 20)]
+        changes: usize,
+    },
     /// Checkout throughput and latency of the work queue, against seed 001's
     /// OFFSET query. Seeds the database first when it is empty.
     Queue {
@@ -143,6 +157,7 @@ enum KeysCommand {
 }
 
 mod bench;
+mod bench_sync;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
@@ -286,6 +301,21 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 claimdesk_core::priority::rescore_due(&mut conn, &rules, Utc::now().date_naive())
                     .await?;
             println!("raised the priority of {changed} claims nearing their due date");
+        }
+        Command::Bench(BenchCommand::Sync {
+            head,
+            batch,
+            changes,
+        }) => {
+            bench_sync::run(
+                &options,
+                &bench_sync::SyncBench {
+                    head,
+                    batch,
+                    changes,
+                },
+            )
+            .await?;
         }
         Command::Bench(BenchCommand::Queue {
             clients,

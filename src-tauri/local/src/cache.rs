@@ -121,13 +121,12 @@ impl Cache {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(owner.file_name());
         let found = keychain.load(&owner.account()).await?;
-        let exists = path.exists();
         let keys = match found {
             Some(keys) => keys,
             None => {
                 let keys = KeyRing::fresh();
                 keychain.store(&owner.account(), &keys).await?;
-                if exists {
+                if path.exists() {
                     wipe_files(&path)?;
                     let cache = Self::create(&path, owner, keys).await?;
                     return Ok((cache, Opened::Rebuilt(RebuildReason::KeyMissing)));
@@ -135,7 +134,21 @@ impl Cache {
                 keys
             }
         };
-        if !exists {
+        Self::open_with_keys(dir, owner, keys).await
+    }
+
+    /// Opens the cache of `owner` in `dir` with keys the caller holds,
+    /// rebuilding it when they do not open it. The app goes through
+    /// [`Cache::open`] and the keychain; benchmarks and tools that make a
+    /// throwaway cache come here.
+    pub async fn open_with_keys(
+        dir: &Path,
+        owner: &CacheOwner,
+        keys: KeyRing,
+    ) -> Result<(Self, Opened), CacheError> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(owner.file_name());
+        if !path.exists() {
             return Ok((Self::create(&path, owner, keys).await?, Opened::Created));
         }
         match Self::check(&path, owner, &keys).await {
@@ -288,6 +301,19 @@ impl Cache {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| self.queue_claim_from(r)).collect()
+    }
+
+    /// One claim of the cached queue, decrypted, if it is there.
+    pub async fn queue_claim(&self, id: Uuid) -> Result<Option<QueueClaim>, CacheError> {
+        let row = sqlx::query(
+            "SELECT id, claim_type, status, priority, priority_rank, prompt_pay_due, received_at, total_billed,
+                    version, duplicate_suspect, risk_severity, provider_id, member_id, sealed
+             FROM queue_claim WHERE id = ?",
+        )
+        .bind(id.as_bytes().as_slice())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| self.queue_claim_from(r)).transpose()
     }
 
     /// Number of claims in the cached queue.

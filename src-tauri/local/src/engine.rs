@@ -57,8 +57,8 @@ pub struct FirstSync {
 pub struct EngineConfig {
     /// Pull this often even without notifications.
     pub poll: Duration,
-    /// Rows per pulled batch (one local transaction each).
-    pub batch: i64,
+    /// Batch size and how much of the queue's head to keep.
+    pub limits: sync::PullLimits,
     /// The clock.
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// Maps a central error to its code (the session knows the settings).
@@ -69,7 +69,7 @@ impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")
             .field("poll", &self.poll)
-            .field("batch", &self.batch)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -236,7 +236,7 @@ async fn pull(
     let result = sync::pull_queue(
         cache,
         central,
-        config.batch,
+        config.limits,
         (config.now)(),
         &mut report_progress,
     )

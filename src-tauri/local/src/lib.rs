@@ -6,4 +6,5 @@ pub mod crypto;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;
+pub mod search;
 pub mod sync;

@@ -22,8 +22,11 @@ use crate::cache::{Cache, CacheError, ClaimPhi};
 /// Statuses of the open queue.
 pub const OPEN_STATUSES: [&str; 4] = ["received", "in_review", "appealed", "pended"];
 
+/// The same, written into SQL as literals: a bound array would keep the
+/// planner from the partial index over open claims once it goes generic.
+const OPEN_SQL: &str = "'received', 'in_review', 'appealed', 'pended'";
+
 const CLAIM_SOURCE: &str = "claim";
-const SNAPSHOT_SOURCE: &str = "claim.snapshot";
 
 /// Why a pull stopped.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +124,75 @@ fn server_claim(r: &sqlx::postgres::PgRow) -> Result<ServerClaim, sqlx::Error> {
 /// A cursor as stored: (xid, id).
 type Cursor = (i64, Uuid);
 
+/// How much one pull reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullLimits {
+    /// Rows per batch, each applied in one local transaction.
+    pub batch: i64,
+    /// Claims of the queue's head kept in the cache.
+    pub head: i64,
+}
+
+impl Default for PullLimits {
+    fn default() -> Self {
+        Self {
+            batch: 2_000,
+            head: 100_000,
+        }
+    }
+}
+
+/// A place in queue order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueuePosition {
+    priority_rank: i16,
+    prompt_pay_due: NaiveDate,
+    received_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+/// A first sync under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SnapshotProgress {
+    watermark: i64,
+    position: Option<QueuePosition>,
+    applied: u64,
+}
+
+/// What a batch does to the snapshot progress.
+enum SnapshotMark {
+    /// Nothing (incremental pulls).
+    Keep,
+    /// The snapshot reached here.
+    At(SnapshotProgress),
+    /// The snapshot is complete.
+    Done,
+}
+
+async fn snapshot_progress(cache: &Cache) -> Result<Option<SnapshotProgress>, CacheError> {
+    let row: Option<(i64, i64, String, String, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT watermark, priority_rank, prompt_pay_due, received_at, id, applied
+         FROM snapshot_progress WHERE source = 'claim'",
+    )
+    .fetch_optional(cache.db())
+    .await?;
+    let bad =
+        |e: Box<dyn std::error::Error + Send + Sync>| CacheError::Database(sqlx::Error::Decode(e));
+    row.map(|(watermark, rank, due, received, id, applied)| {
+        Ok(SnapshotProgress {
+            watermark,
+            position: Some(QueuePosition {
+                priority_rank: rank as i16,
+                prompt_pay_due: due.parse().map_err(|e| bad(Box::new(e)))?,
+                received_at: received.parse().map_err(|e| bad(Box::new(e)))?,
+                id: Uuid::from_slice(&id).map_err(|e| bad(Box::new(e)))?,
+            }),
+            applied: applied as u64,
+        })
+    })
+    .transpose()
+}
+
 /// Moves (or removes, with `None`) one stored cursor in a batch's transaction.
 struct CursorUpdate {
     source: &'static str,
@@ -133,10 +205,6 @@ impl CursorUpdate {
             source,
             at: Some(at),
         }
-    }
-
-    fn clear(source: &'static str) -> Self {
-        Self { source, at: None }
     }
 }
 
@@ -167,64 +235,95 @@ async fn held_claims(cache: &Cache) -> Result<HashSet<Uuid>, CacheError> {
         .collect())
 }
 
+/// What one local transaction applies.
+struct Batch<'a> {
+    /// Server rows: open ones are upserted, others removed.
+    upserts: &'a [ServerClaim],
+    /// Deleted on central.
+    removals: &'a [Uuid],
+    /// Cursors that move with it.
+    cursors: &'a [CursorUpdate],
+    /// The first sync's progress, if it is one of its batches.
+    snapshot: SnapshotMark,
+}
+
+/// Rows per INSERT statement: 16 parameters each, well under SQLite's limit,
+/// and one statement instead of hundreds per batch.
+const ROWS_PER_INSERT: usize = 400;
+
 /// Applies one batch and moves the cursors, in one local transaction.
 async fn apply_batch(
     cache: &Cache,
-    upserts: &[ServerClaim],
-    removals: &[Uuid],
+    batch: Batch<'_>,
     held: &HashSet<Uuid>,
-    cursors: &[CursorUpdate],
     now: DateTime<Utc>,
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
+    let Batch {
+        upserts,
+        removals,
+        cursors,
+        snapshot,
+    } = batch;
     let key = cache.key();
-    let mut tx = cache.db().begin().await?;
+    let mut open = Vec::with_capacity(upserts.len());
+    let mut closed = Vec::new();
     for c in upserts {
         if held.contains(&c.id) {
             report.held_back += 1;
-            continue;
+        } else if OPEN_STATUSES.contains(&c.status.as_str()) {
+            let plain =
+                zeroize::Zeroizing::new(serde_json::to_vec(&c.phi).expect("claim PHI serialises"));
+            open.push((c, key.seal("queue_claim", c.id, &plain)));
+        } else {
+            closed.push(c.id);
         }
-        if !OPEN_STATUSES.contains(&c.status.as_str()) {
-            let gone = sqlx::query("DELETE FROM queue_claim WHERE id = ?")
-                .bind(c.id.as_bytes().as_slice())
-                .execute(&mut *tx)
-                .await?;
-            report.removed += gone.rows_affected();
-            continue;
-        }
-        let plain =
-            zeroize::Zeroizing::new(serde_json::to_vec(&c.phi).expect("claim PHI serialises"));
-        sqlx::query(
+    }
+    let mut tx = cache.db().begin().await?;
+    for chunk in open.chunks(ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO queue_claim (id, claim_type, status, priority, priority_rank, prompt_pay_due, received_at,
-                 total_billed, version, duplicate_suspect, risk_severity, provider_id, member_id, change_xid, key_id, sealed)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET claim_type = excluded.claim_type, status = excluded.status,
+                 total_billed, version, duplicate_suspect, risk_severity, provider_id, member_id, change_xid, key_id, sealed) ",
+        );
+        q.push_values(chunk, |mut row, (c, sealed)| {
+            row.push_bind(c.id.as_bytes().to_vec())
+                .push_bind(c.claim_type.clone())
+                .push_bind(c.status.clone())
+                .push_bind(c.priority.clone())
+                .push_bind(c.priority_rank)
+                .push_bind(c.prompt_pay_due.to_string())
+                .push_bind(
+                    c.received_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                )
+                .push_bind(c.total_billed.to_string())
+                .push_bind(c.version)
+                .push_bind(c.duplicate_suspect)
+                .push_bind(c.risk_severity.clone())
+                .push_bind(c.provider_id.as_bytes().to_vec())
+                .push_bind(c.member_id.as_bytes().to_vec())
+                .push_bind(c.xid)
+                .push_bind(key.id().0)
+                .push_bind(sealed.clone());
+        });
+        q.push(
+            " ON CONFLICT (id) DO UPDATE SET claim_type = excluded.claim_type, status = excluded.status,
                  priority = excluded.priority, priority_rank = excluded.priority_rank,
                  prompt_pay_due = excluded.prompt_pay_due, received_at = excluded.received_at,
                  total_billed = excluded.total_billed, version = excluded.version,
                  duplicate_suspect = excluded.duplicate_suspect, risk_severity = excluded.risk_severity,
                  provider_id = excluded.provider_id, member_id = excluded.member_id,
                  change_xid = excluded.change_xid, key_id = excluded.key_id, sealed = excluded.sealed",
-        )
-        .bind(c.id.as_bytes().as_slice())
-        .bind(&c.claim_type)
-        .bind(&c.status)
-        .bind(&c.priority)
-        .bind(c.priority_rank)
-        .bind(c.prompt_pay_due.to_string())
-        .bind(c.received_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .bind(c.total_billed.to_string())
-        .bind(c.version)
-        .bind(c.duplicate_suspect)
-        .bind(&c.risk_severity)
-        .bind(c.provider_id.as_bytes().as_slice())
-        .bind(c.member_id.as_bytes().as_slice())
-        .bind(c.xid)
-        .bind(key.id().0)
-        .bind(key.seal("queue_claim", c.id, &plain))
-        .execute(&mut *tx)
-        .await?;
-        report.upserted += 1;
+        );
+        q.build().execute(&mut *tx).await?;
+    }
+    report.upserted += open.len() as u64;
+    for id in closed {
+        let gone = sqlx::query("DELETE FROM queue_claim WHERE id = ?")
+            .bind(id.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?;
+        report.removed += gone.rows_affected();
     }
     for id in removals {
         if held.contains(id) {
@@ -260,6 +359,32 @@ async fn apply_batch(
             }
         }
     }
+    match snapshot {
+        SnapshotMark::Keep => {}
+        SnapshotMark::At(at) => {
+            let pos = at.position.expect("a batch was applied");
+            sqlx::query(
+                "INSERT INTO snapshot_progress (source, watermark, priority_rank, prompt_pay_due, received_at, id, applied)
+                 VALUES ('claim', ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark,
+                     priority_rank = excluded.priority_rank, prompt_pay_due = excluded.prompt_pay_due,
+                     received_at = excluded.received_at, id = excluded.id, applied = excluded.applied",
+            )
+            .bind(at.watermark)
+            .bind(pos.priority_rank)
+            .bind(pos.prompt_pay_due.to_string())
+            .bind(pos.received_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .bind(pos.id.as_bytes().as_slice())
+            .bind(at.applied as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SnapshotMark::Done => {
+            sqlx::query("DELETE FROM snapshot_progress WHERE source = 'claim'")
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -269,10 +394,11 @@ async fn apply_batch(
 pub async fn pull_queue(
     cache: &Cache,
     central: &PgPool,
-    batch: i64,
+    limits: PullLimits,
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(PullProgress) + Send),
 ) -> Result<PullReport, SyncError> {
+    let PullLimits { batch, head } = limits;
     let mut report = PullReport::default();
     let visible: bool =
         sqlx::query_scalar("SELECT has_table_privilege('claimdesk.claim', 'SELECT')")
@@ -282,24 +408,34 @@ pub async fn pull_queue(
         // Credentialing staff: no claims to cache.
         return Ok(report);
     }
-    let snapshot = cursor(cache, SNAPSHOT_SOURCE).await?;
+    let snapshot = snapshot_progress(cache).await?;
     let incremental = cursor(cache, CLAIM_SOURCE).await?;
     if incremental.is_none() || snapshot.is_some() {
-        snapshot_queue(cache, central, batch, now, snapshot, progress, &mut report).await?;
+        snapshot_queue(cache, central, limits, now, snapshot, progress, &mut report).await?;
     }
     feed_queue(cache, central, batch, now, progress, &mut report).await?;
+    // The feed brings changes to any open claim; keep only the head.
+    let trimmed = sqlx::query(
+        "DELETE FROM queue_claim WHERE id IN (SELECT id FROM queue_claim
+             ORDER BY priority_rank, prompt_pay_due, received_at, id LIMIT -1 OFFSET ?)",
+    )
+    .bind(head)
+    .execute(cache.db())
+    .await
+    .map_err(CacheError::from)?;
+    report.removed += trimmed.rows_affected();
     Ok(report)
 }
 
-/// The first sync: every open claim visible to this login, in id order, in
-/// one central snapshot. Resumable: the stored snapshot cursor keeps the
-/// first watermark and the last id applied.
+/// The first sync: the head of the open queue visible to this login, in
+/// queue order, in one central snapshot. Resumable: the stored progress
+/// keeps the first watermark and the queue position reached.
 async fn snapshot_queue(
     cache: &Cache,
     central: &PgPool,
-    batch: i64,
+    limits: PullLimits,
     now: DateTime<Utc>,
-    resume: Option<Cursor>,
+    resume: Option<SnapshotProgress>,
     progress: &mut (dyn FnMut(PullProgress) + Send),
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
@@ -308,30 +444,28 @@ async fn snapshot_queue(
     let watermark = start_pull(&mut conn).await?;
     // Resuming keeps the first watermark: changes since then are re-read by
     // the feed afterwards, so rows applied before the interruption are safe.
-    let (first_watermark, after) = resume.unwrap_or((watermark, Uuid::nil()));
-    let read = snapshot_batches(
-        cache,
-        &mut conn,
-        batch,
-        now,
-        first_watermark,
-        after,
-        progress,
-        report,
-    )
-    .await;
+    let at = resume.unwrap_or(SnapshotProgress {
+        watermark,
+        position: None,
+        applied: 0,
+    });
+    let first_watermark = at.watermark;
+    let read = snapshot_batches(cache, &mut conn, limits, now, at, progress, report).await;
     end_pull(&mut conn, read.is_ok()).await;
     read?;
     // Snapshot complete: the feed continues from its first watermark.
     apply_batch(
         cache,
-        &[],
-        &[],
+        Batch {
+            upserts: &[],
+            removals: &[],
+            cursors: &[CursorUpdate::set(
+                CLAIM_SOURCE,
+                (first_watermark - 1, Uuid::max()),
+            )],
+            snapshot: SnapshotMark::Done,
+        },
         &HashSet::new(),
-        &[
-            CursorUpdate::clear(SNAPSHOT_SOURCE),
-            CursorUpdate::set(CLAIM_SOURCE, (first_watermark - 1, Uuid::max())),
-        ],
         now,
         report,
     )
@@ -339,69 +473,101 @@ async fn snapshot_queue(
 }
 
 /// The batches of a snapshot, inside the caller's pull transaction.
-#[allow(clippy::too_many_arguments)]
 async fn snapshot_batches(
     cache: &Cache,
     conn: &mut PgConnection,
-    batch: i64,
+    limits: PullLimits,
     now: DateTime<Utc>,
-    first_watermark: i64,
-    mut after: Uuid,
+    mut at: SnapshotProgress,
     progress: &mut (dyn FnMut(PullProgress) + Send),
     report: &mut PullReport,
 ) -> Result<(), SyncError> {
-    let expected: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM claimdesk.claim WHERE status = ANY($1) AND id > $2",
-    )
-    .bind(OPEN_STATUSES.to_vec())
-    .bind(after)
+    let open: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM claimdesk.claim WHERE status IN ({OPEN_SQL})"
+    ))
     .fetch_one(&mut *conn)
     .await?;
-    let expected = expected as u64;
-    let mut applied = 0u64;
+    let expected = (open.min(limits.head)).max(0) as u64;
     progress(PullProgress {
-        applied,
+        applied: at.applied,
         expected: Some(expected),
     });
-    loop {
-        let rows = sqlx::query(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
-             WHERE c.status = ANY($1) AND c.id > $2 ORDER BY c.id LIMIT $3"
-        ))
-        .bind(OPEN_STATUSES.to_vec())
-        .bind(after)
-        .bind(batch)
-        .fetch_all(&mut *conn)
-        .await?;
-        let claims = rows
-            .iter()
-            .map(server_claim)
-            .collect::<Result<Vec<_>, _>>()?;
-        let Some(last) = claims.last().map(|c| c.id) else {
-            return Ok(());
-        };
+    // Central reads the next batch while the cache writes this one.
+    let take = |applied: u64| limits.batch.min(expected.saturating_sub(applied) as i64);
+    let mut next = if take(at.applied) > 0 {
+        snapshot_rows(conn, at.position.as_ref(), take(at.applied)).await?
+    } else {
+        Vec::new()
+    };
+    while !next.is_empty() {
+        let claims = std::mem::take(&mut next);
+        let last = claims.last().expect("not empty");
+        let asked = take(at.applied);
+        at.position = Some(QueuePosition {
+            priority_rank: last.priority_rank,
+            prompt_pay_due: last.prompt_pay_due,
+            received_at: last.received_at,
+            id: last.id,
+        });
+        at.applied += claims.len() as u64;
+        let more = (claims.len() as i64) == asked && take(at.applied) > 0;
         // Held claims are checked per batch: the person may act meanwhile.
         let held = held_claims(cache).await?;
-        apply_batch(
+        let apply = apply_batch(
             cache,
-            &claims,
-            &[],
+            Batch {
+                upserts: &claims,
+                removals: &[],
+                cursors: &[],
+                snapshot: SnapshotMark::At(at.clone()),
+            },
             &held,
-            &[CursorUpdate::set(SNAPSHOT_SOURCE, (first_watermark, last))],
             now,
             report,
-        )
-        .await?;
-        applied += claims.len() as u64;
-        after = last;
+        );
+        let position = at.position.clone();
+        let fetch = async {
+            if more {
+                snapshot_rows(conn, position.as_ref(), take(at.applied)).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (applied, fetched) = tokio::join!(apply, fetch);
+        applied?;
+        next = fetched?;
         progress(PullProgress {
-            applied,
+            applied: at.applied,
             expected: Some(expected),
         });
-        if (claims.len() as i64) < batch {
-            return Ok(());
-        }
     }
+    Ok(())
+}
+
+/// Up to `take` open claims after `after` in queue order.
+async fn snapshot_rows(
+    conn: &mut PgConnection,
+    after: Option<&QueuePosition>,
+    take: i64,
+) -> Result<Vec<ServerClaim>, SyncError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+         WHERE c.status IN ({OPEN_SQL})
+           AND ($1::smallint IS NULL
+                OR (c.priority_rank, c.prompt_pay_due, c.received_at, c.id) > ($1, $2, $3, $4))
+         ORDER BY c.priority_rank, c.prompt_pay_due, c.received_at, c.id LIMIT $5"
+    ))
+    .bind(after.map(|p| p.priority_rank))
+    .bind(after.map(|p| p.prompt_pay_due))
+    .bind(after.map(|p| p.received_at))
+    .bind(after.map(|p| p.id))
+    .bind(take)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(server_claim)
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Incremental pulls: every claim change since the cursor, any status.
@@ -448,10 +614,13 @@ async fn feed_queue(
         let held = held_claims(cache).await?;
         apply_batch(
             cache,
-            &claims,
-            &removals,
+            Batch {
+                upserts: &claims,
+                removals: &removals,
+                cursors: &[CursorUpdate::set(CLAIM_SOURCE, next)],
+                snapshot: SnapshotMark::Keep,
+            },
             &held,
-            &[CursorUpdate::set(CLAIM_SOURCE, next)],
             now,
             report,
         )
@@ -538,6 +707,18 @@ pub async fn refresh_claims(
         .copied()
         .collect();
     let held = held_claims(cache).await?;
-    apply_batch(cache, &claims, &gone, &held, &[], now, &mut report).await?;
+    apply_batch(
+        cache,
+        Batch {
+            upserts: &claims,
+            removals: &gone,
+            cursors: &[],
+            snapshot: SnapshotMark::Keep,
+        },
+        &held,
+        now,
+        &mut report,
+    )
+    .await?;
     Ok(report)
 }

@@ -20,7 +20,10 @@ use uuid::Uuid;
 fn config(poll: Duration) -> EngineConfig {
     EngineConfig {
         poll,
-        batch: 500,
+        limits: claimdesk_local::sync::PullLimits {
+            batch: 500,
+            ..Default::default()
+        },
         now: Arc::new(Utc::now),
         map_err: Arc::new(common::error_code),
     }

@@ -88,7 +88,18 @@ async fn cached_queue(cache: &Cache) -> BTreeMap<Uuid, (String, String, i64)> {
 async fn pull_through_cuts(cache: &Cache, central: &PgPool, proxy: &CuttingProxy) -> u32 {
     let mut failures = 0;
     loop {
-        match sync::pull_queue(cache, central, 60, Utc::now(), &mut |_| {}).await {
+        match sync::pull_queue(
+            cache,
+            central,
+            sync::PullLimits {
+                batch: 60,
+                ..Default::default()
+            },
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await
+        {
             Ok(_) => return failures,
             Err(sync::SyncError::Central(_)) => {
                 failures += 1;
@@ -241,9 +252,18 @@ async fn cut_connections_during_pull_and_push_lose_nothing_and_apply_nothing_twi
             if cached_queue(&cache).await == central_queue(&db.owner).await {
                 break;
             }
-            sync::pull_queue(&cache, &central, 500, Utc::now(), &mut |_| {})
-                .await
-                .unwrap();
+            sync::pull_queue(
+                &cache,
+                &central,
+                sync::PullLimits {
+                    batch: 500,
+                    ..Default::default()
+                },
+                Utc::now(),
+                &mut |_| {},
+            )
+            .await
+            .unwrap();
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(
@@ -252,9 +272,18 @@ async fn cut_connections_during_pull_and_push_lose_nothing_and_apply_nothing_twi
             "seed {seed}"
         );
         // The cursor is consistent: nothing more to apply.
-        let idle = sync::pull_queue(&cache, &central, 500, Utc::now(), &mut |_| {})
-            .await
-            .unwrap();
+        let idle = sync::pull_queue(
+            &cache,
+            &central,
+            sync::PullLimits {
+                batch: 500,
+                ..Default::default()
+            },
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(idle, sync::PullReport::default());
         let cuts = proxy.cuts.load(std::sync::atomic::Ordering::Relaxed);
         assert!(cuts > 3, "seed {seed}: the proxy cut {cuts} connections");

@@ -39,9 +39,18 @@ async fn login_name(pool: &PgPool) -> String {
 }
 
 async fn pull(cache: &Cache, central: &PgPool) -> sync::PullReport {
-    sync::pull_queue(cache, central, 500, Utc::now(), &mut |_| {})
-        .await
-        .unwrap()
+    sync::pull_queue(
+        cache,
+        central,
+        sync::PullLimits {
+            batch: 500,
+            head: 100_000,
+        },
+        Utc::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
 }
 
 /// Pulls until `done` holds for the sum of the reports. The feed's watermark
@@ -86,9 +95,18 @@ async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk(
     let (cache, _) = support::open(dir.path(), &owner, &kc).await;
 
     let mut seen: Vec<PullProgress> = Vec::new();
-    let report = sync::pull_queue(&cache, &central, 200, Utc::now(), &mut |p| seen.push(p))
-        .await
-        .unwrap();
+    let report = sync::pull_queue(
+        &cache,
+        &central,
+        sync::PullLimits {
+            batch: 200,
+            ..Default::default()
+        },
+        Utc::now(),
+        &mut |p| seen.push(p),
+    )
+    .await
+    .unwrap();
     let expected = open_visible(&central).await;
     assert!(expected > 300, "the seed leaves many claims open");
     assert!(report.snapshot);
@@ -416,6 +434,81 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     assert_eq!(opened, claimdesk_local::cache::Opened::Existing);
     assert_eq!(cache.queue(10_000).await.unwrap(), before);
     cache.wipe(&owner, &kc).await.unwrap();
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn only_the_head_of_the_queue_is_kept() {
+    let mut db = seeded(400).await;
+    let central = db.login("adjudicator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login_name(&central).await);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let limits = sync::PullLimits {
+        batch: 20,
+        head: 50,
+    };
+    let mut expected_seen = None;
+    sync::pull_queue(&cache, &central, limits, Utc::now(), &mut |p| {
+        expected_seen = expected_seen.or(p.expected)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        expected_seen,
+        Some(50),
+        "progress counts the head, not every open claim"
+    );
+    let head: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed', 'pended')
+         ORDER BY priority_rank, prompt_pay_due, received_at, id LIMIT 50",
+    )
+    .fetch_all(&central)
+    .await
+    .unwrap();
+    let cached: Vec<Uuid> = cache
+        .queue(1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(cached, head, "the first 50 in queue order");
+
+    // A claim beyond the head changes: the head stays the head.
+    sqlx::query(
+        "UPDATE claimdesk.claim SET total_billed = total_billed + 1 WHERE id = (
+             SELECT id FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed', 'pended')
+             ORDER BY priority_rank DESC, prompt_pay_due DESC LIMIT 1)",
+    )
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let mut arrived = false;
+    for _ in 0..300 {
+        let r = sync::pull_queue(&cache, &central, limits, Utc::now(), &mut |_| {})
+            .await
+            .unwrap();
+        if r.upserted > 0 {
+            // It came in with the change, and went out with the trim.
+            assert_eq!(r.removed, 1);
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(arrived, "the change reached the cache");
+    let cached: Vec<Uuid> = cache
+        .queue(1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(cached, head);
+    cache.close().await;
     central.close().await;
     db.cleanup().await;
 }

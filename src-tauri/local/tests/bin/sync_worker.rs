@@ -31,9 +31,18 @@ async fn main() {
     match mode.as_str() {
         // Small batches: many local transactions to be killed between.
         "pull" => {
-            sync::pull_queue(&cache, &central, 25, Utc::now(), &mut |_| {})
-                .await
-                .expect("pull");
+            sync::pull_queue(
+                &cache,
+                &central,
+                sync::PullLimits {
+                    batch: 25,
+                    ..Default::default()
+                },
+                Utc::now(),
+                &mut |_| {},
+            )
+            .await
+            .expect("pull");
         }
         "push" => loop {
             let later = Utc::now() + chrono::Duration::days(1);
