@@ -18,6 +18,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::app_info,
         commands::login,
         commands::connection_status,
+        commands::local_status,
         commands::logout,
     ])
 }

@@ -3,6 +3,8 @@
 use claimdesk_core::central::CentralSession;
 use claimdesk_core::paths::AppDirs;
 use claimdesk_core::settings::{LoadedSettings, SettingsError};
+use claimdesk_local::cache::RebuildReason;
+use claimdesk_local::session::LocalSession;
 use tokio::sync::Mutex;
 
 /// Managed Tauri state: settings as loaded at start-up and the session, if any.
@@ -14,6 +16,10 @@ pub struct AppState {
     /// The logged-in central session. Commands clone it out of the lock
     /// before awaiting, so a slow server never blocks other commands.
     pub session: Mutex<Option<CentralSession>>,
+    /// The person's encrypted cache and its sync engine, while logged in.
+    pub local: Mutex<Option<LocalSession>>,
+    /// Why the cache was rebuilt at this login, until the UI has shown it.
+    pub cache_notice: Mutex<Option<RebuildReason>>,
 }
 
 impl AppState {
@@ -23,6 +29,8 @@ impl AppState {
             settings,
             dirs,
             session: Mutex::new(None),
+            local: Mutex::new(None),
+            cache_notice: Mutex::new(None),
         }
     }
 }

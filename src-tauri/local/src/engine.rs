@@ -34,11 +34,11 @@ pub struct SyncStatus {
     /// When the cache last caught up with central.
     pub synced_at: Option<DateTime<Utc>>,
     /// Claims in the cached queue.
-    pub queue_len: i64,
+    pub queue_len: u32,
     /// Outbox entries waiting to be sent.
-    pub outbox_pending: i64,
+    pub outbox_pending: u32,
     /// Outbox entries central refused that the person must look at.
-    pub outbox_conflicts: i64,
+    pub outbox_conflicts: u32,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<ErrorCode>,
 }
@@ -268,6 +268,8 @@ async fn refresh_counts(cache: &Cache, status: &watch::Sender<SyncStatus>) {
     }
     .await;
     if let Ok((queue_len, pending, conflicts)) = counts {
+        let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        let (queue_len, pending, conflicts) = (count(queue_len), count(pending), count(conflicts));
         status.send_if_modified(|s| {
             let changed = (s.queue_len, s.outbox_pending, s.outbox_conflicts)
                 != (queue_len, pending, conflicts);

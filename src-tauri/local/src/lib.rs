@@ -7,4 +7,5 @@ pub mod engine;
 pub mod keychain;
 pub mod outbox;
 pub mod search;
+pub mod session;
 pub mod sync;

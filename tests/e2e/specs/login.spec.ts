@@ -46,6 +46,13 @@ describe("login", () => {
     );
     expect(await byTestId(app.browser, "status-latency").getText()).toMatch(/\d(\.\d+)? (ms|s)$/);
     expect(await byTestId(app.browser, "status-bar-state").getText()).toBe("Online");
+    // This computer's encrypted copy is open and synced (its key is in the
+    // real keychain the test run provides).
+    await app.browser.waitUntil(
+      async () => /claims cached/.test(await byTestId(app.browser, "status-bar-sync").getText()),
+      { timeout: 15_000, timeoutMsg: "the first sync never finished" },
+    );
+    expect(await byTestId(app.browser, "status-bar-outbox").getText()).toBe("Outbox 0");
     await screenshot(app.browser, "connection-status");
   });
 

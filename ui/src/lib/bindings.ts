@@ -13,8 +13,13 @@ export const commands = {
 	login: (username: string, password: Secret<string>) => typedError<ConnectionStatus_Serialize, CommandError>(__TAURI_INVOKE("login", { username, password })),
 	/**  The live connection status; the UI polls it while logged in. */
 	connectionStatus: () => typedError<ConnectionStatus_Serialize, CommandError>(__TAURI_INVOKE("connection_status")),
-	/**  Ends the session and closes its connections. */
-	logout: () => typedError<null, CommandError>(__TAURI_INVOKE("logout")),
+	/**  Sync and outbox state; the UI polls it while logged in. */
+	localStatus: () => typedError<LocalStatus_Serialize, CommandError>(__TAURI_INVOKE("local_status")),
+	/**
+	 *  Ends the session and closes its connections. With `wipe`, this
+	 *  computer's encrypted copy and its key are removed too.
+	 */
+	logout: (wipe: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("logout", { wipe })),
 };
 
 /* Types */
@@ -173,8 +178,33 @@ export type ErrorCode =
 "settings_invalid" | 
 /**  Input from the user or a file was rejected. */
 "invalid_input" | 
+/**  No OS keychain could be reached (no Secret Service, no session bus). */
+"keychain_unavailable" | 
+/**  The keychain is there but locked, or access to it was refused. */
+"keychain_locked" | 
+/**  The keychain refused or failed an operation for another reason. */
+"keychain_failed" | 
+/**
+ *  The local cache could not be read with the key in the keychain (key
+ *  missing or changed, or the file is corrupt or foreign); it was wiped
+ *  and is being rebuilt from central.
+ */
+"cache_rebuilt" | 
+/**
+ *  The local cache failed in a way a rebuild does not fix (disk full,
+ *  permissions); the details are in the log.
+ */
+"cache_failed" | 
 /**  A bug or an environment problem; the details are in the log. */
 "internal";
+
+/**  Progress of the first sync. */
+export type FirstSync = {
+	/**  Rows applied. */
+	applied: number,
+	/**  Rows expected. */
+	expected: number,
+};
 
 /**  Settings as loaded, with where each part came from. */
 export type LoadedSettings = LoadedSettings_Serialize | LoadedSettings_Deserialize;
@@ -204,6 +234,45 @@ export type LoadedSettings_Serialize = {
 };
 
 /**
+ *  The local side's state for the status bar: sync, outbox, and why the
+ *  cache was rebuilt at this login (reported once).
+ */
+export type LocalStatus = LocalStatus_Serialize | LocalStatus_Deserialize;
+
+/**
+ *  The local side's state for the status bar: sync, outbox, and why the
+ *  cache was rebuilt at this login (reported once).
+ */
+export type LocalStatus_Deserialize = {
+	/**  Sync progress, connectivity and outbox depth. */
+	sync: SyncStatus_Deserialize,
+	/**  Set once after a login that had to rebuild the cache. */
+	cache_rebuilt?: RebuildReason | null,
+};
+
+/**
+ *  The local side's state for the status bar: sync, outbox, and why the
+ *  cache was rebuilt at this login (reported once).
+ */
+export type LocalStatus_Serialize = {
+	/**  Sync progress, connectivity and outbox depth. */
+	sync: SyncStatus_Serialize,
+	/**  Set once after a login that had to rebuild the cache. */
+	cache_rebuilt: RebuildReason | null,
+};
+
+/**  Why an existing cache was wiped and rebuilt. */
+export type RebuildReason = 
+/**  The keychain had no key for it (removed, or a new keychain). */
+"key_missing" | 
+/**  The keychain's key does not open it (the key was replaced). */
+"key_changed" | 
+/**  The file is damaged or is not a ClaimDesk cache. */
+"corrupt" | 
+/**  The file belongs to another user or server. */
+"foreign";
+
+/**
  *  Holds a secret or PHI value.
  * 
  *  - `Debug` and `Display` print `***`, so the value cannot leak through
@@ -213,6 +282,45 @@ export type LoadedSettings_Serialize = {
  *  - The memory is zeroized on drop.
  */
 export type Secret<T> = T;
+
+/**  What the status bar shows about sync. */
+export type SyncStatus = SyncStatus_Serialize | SyncStatus_Deserialize;
+
+/**  What the status bar shows about sync. */
+export type SyncStatus_Deserialize = {
+	/**  Central answered the last attempt. */
+	online: boolean,
+	/**  While the first sync runs: rows applied so far and rows expected. */
+	first_sync?: FirstSync | null,
+	/**  When the cache last caught up with central. */
+	synced_at?: string | null,
+	/**  Claims in the cached queue. */
+	queue_len: number,
+	/**  Outbox entries waiting to be sent. */
+	outbox_pending: number,
+	/**  Outbox entries central refused that the person must look at. */
+	outbox_conflicts: number,
+	/**  Why the last attempt failed, if it did. */
+	last_error?: ErrorCode | null,
+};
+
+/**  What the status bar shows about sync. */
+export type SyncStatus_Serialize = {
+	/**  Central answered the last attempt. */
+	online: boolean,
+	/**  While the first sync runs: rows applied so far and rows expected. */
+	first_sync: FirstSync | null,
+	/**  When the cache last caught up with central. */
+	synced_at: string | null,
+	/**  Claims in the cached queue. */
+	queue_len: number,
+	/**  Outbox entries waiting to be sent. */
+	outbox_pending: number,
+	/**  Outbox entries central refused that the person must look at. */
+	outbox_conflicts: number,
+	/**  Why the last attempt failed, if it did. */
+	last_error: ErrorCode | null,
+};
 
 /**
  *  How the client negotiates TLS with the central server. Same meanings as

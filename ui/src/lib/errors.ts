@@ -24,6 +24,13 @@ export function remedy(error: CommandError, settingsFile?: string): string | nul
       return `Correct the settings file${file}, then restart ClaimDesk.`;
     case "access_rejected":
       return "Your administrator must allow logins from this computer.";
+    case "keychain_unavailable":
+      return "ClaimDesk needs the system keychain (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager). Start a desktop session with one, or ask IT.";
+    case "keychain_locked":
+      return "Unlock the keychain (usually with your desktop password), then sign in again.";
+    case "keychain_failed":
+    case "cache_failed":
+      return "Ask IT to check this computer; the log folder has the details.";
     case "internal":
       return "Please report this to support with the time it happened.";
     default:

@@ -3,6 +3,8 @@ import {
   type AppInfo_Serialize as AppInfo,
   type CommandError,
   type ConnectionStatus_Serialize as ConnectionStatus,
+  type LocalStatus_Serialize as LocalStatus,
+  type RebuildReason,
 } from "./bindings";
 import { asCommandError } from "./errors";
 
@@ -24,6 +26,10 @@ export class Session {
   /** Set while logged in but the server does not answer; cleared on recovery. */
   connectionError = $state<CommandError | null>(null);
   busy = $state(false);
+  /** Sync and outbox state of this computer's encrypted copy. */
+  local = $state<LocalStatus | null>(null);
+  /** Why this computer's copy had to be rebuilt at sign-in, until dismissed. */
+  cacheNotice = $state<RebuildReason | null>(null);
 
   #pollMs: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -49,6 +55,7 @@ export class Session {
       this.status = result.data;
       this.connectionError = null;
       this.phase = "connected";
+      await this.refreshLocal();
       this.#schedule();
       return true;
     } catch (thrown) {
@@ -76,9 +83,23 @@ export class Session {
     }
   }
 
-  async logout(): Promise<void> {
+  /** Re-reads sync progress, connectivity and outbox depth. */
+  async refreshLocal(): Promise<void> {
+    try {
+      const result = await commands.localStatus();
+      if (result.status === "ok") {
+        this.local = result.data;
+        if (result.data.cache_rebuilt) this.cacheNotice = result.data.cache_rebuilt;
+      }
+    } catch {
+      // The status bar keeps the last known state.
+    }
+  }
+
+  /** Signs out; with `wipe`, this computer's encrypted copy is removed too. */
+  async logout(wipe = false): Promise<void> {
     this.#stop();
-    await commands.logout().catch(() => undefined);
+    await commands.logout(wipe).catch(() => undefined);
     this.#toLogin();
   }
 
@@ -86,13 +107,15 @@ export class Session {
     this.#stop();
     this.status = null;
     this.connectionError = null;
+    this.local = null;
+    this.cacheNotice = null;
     this.phase = "login";
   }
 
   #schedule(): void {
     this.#stop();
     this.#timer = setTimeout(async () => {
-      await this.refresh();
+      await Promise.all([this.refresh(), this.refreshLocal()]);
       if (this.phase === "connected") this.#schedule();
     }, this.#pollMs);
   }

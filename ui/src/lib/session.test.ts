@@ -72,6 +72,51 @@ describe("Session", () => {
     expect(session.status?.server_version).toContain("15.18");
   });
 
+  it("shows sync state and a rebuilt cache once, and signs out with a wipe when asked", async () => {
+    const sync = {
+      online: true,
+      first_sync: null,
+      synced_at: "2026-11-21T09:00:01Z",
+      queue_len: 1234,
+      outbox_pending: 2,
+      outbox_conflicts: 1,
+      last_error: null,
+    };
+    let notice: string | null = "key_changed";
+    let logoutArgs: unknown;
+    serve({
+      app_info: info,
+      login: status,
+      local_status: () => {
+        const answer = { sync, cache_rebuilt: notice };
+        notice = null;
+        return answer;
+      },
+      logout: (args: unknown) => {
+        logoutArgs = args;
+        return null;
+      },
+    });
+    await session.start();
+    expect(await session.login("ada", "pw")).toBe(true);
+    expect(session.local?.sync.queue_len).toBe(1234);
+    expect(session.cacheNotice).toBe("key_changed");
+    await session.refreshLocal();
+    expect(session.cacheNotice).toBe("key_changed"); // stays until dismissed
+    await session.logout(true);
+    expect(logoutArgs).toEqual({ wipe: true });
+    expect(session.local).toBeNull();
+    expect(session.cacheNotice).toBeNull();
+  });
+
+  it("keeps the login screen with the keychain's code when there is no keychain", async () => {
+    serve({ app_info: info, login: { code: "keychain_unavailable", message: "no keychain" } });
+    await session.start();
+    expect(await session.login("ada", "pw")).toBe(false);
+    expect(session.phase).toBe("login");
+    expect(session.loginError?.code).toBe("keychain_unavailable");
+  });
+
   it("keeps the login screen and the error code on a wrong password", async () => {
     serve({ app_info: info, login: { code: "auth_failed", message: "rejected" } });
     await session.start();
