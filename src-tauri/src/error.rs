@@ -44,16 +44,11 @@ impl From<claimdesk_local::cache::CacheError> for CommandError {
         use claimdesk_local::keychain::KeychainError;
         let message = match &error {
             CacheError::Keychain(KeychainError::Unavailable(_)) => {
-                "ClaimDesk keeps this computer's copy of your work encrypted with a key in the system keychain, \
-                 and no keychain is running. Sign in to a desktop session with a keyring (GNOME Keyring or \
-                 KWallet on Linux), or ask IT to enable one; then sign in again."
+                "No system keychain answered. ClaimDesk keeps this computer's copy of your work \
+                 encrypted under a key kept there, so it cannot sign you in without one."
             }
-            CacheError::Keychain(KeychainError::Locked(_)) => {
-                "The system keychain is locked. Unlock it (your desktop password usually does), then sign in again."
-            }
-            CacheError::Keychain(_) => {
-                "The system keychain refused ClaimDesk's key. Ask IT to check the keychain; details are in the log."
-            }
+            CacheError::Keychain(KeychainError::Locked(_)) => "The system keychain is locked.",
+            CacheError::Keychain(_) => "The system keychain refused ClaimDesk's key.",
             _ => "This computer's copy of your work could not be opened. Details are in the log.",
         };
         tracing::error!(error = %error, "local cache unavailable");

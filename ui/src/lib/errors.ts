@@ -25,12 +25,13 @@ export function remedy(error: CommandError, settingsFile?: string): string | nul
     case "access_rejected":
       return "Your administrator must allow logins from this computer.";
     case "keychain_unavailable":
-      return "ClaimDesk needs the system keychain (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager). Start a desktop session with one, or ask IT.";
+      return "Sign in to a desktop session that runs one (GNOME Keyring or KWallet on Linux, the Keychain on macOS, Credential Manager on Windows), or ask IT to enable it; then sign in again.";
     case "keychain_locked":
-      return "Unlock the keychain (usually with your desktop password), then sign in again.";
+      return "Unlock it (your desktop password usually does), then sign in again.";
     case "keychain_failed":
+      return "Ask IT to check the keychain; the log folder has the details.";
     case "cache_failed":
-      return "Ask IT to check this computer; the log folder has the details.";
+      return "Ask IT to check this computer's disk; the log folder has the details.";
     case "internal":
       return "Please report this to support with the time it happened.";
     default:
