@@ -59,6 +59,18 @@ CREATE TABLE queue_claim (
 CREATE INDEX queue_claim_order_idx ON queue_claim (priority_rank, prompt_pay_due, received_at, id);
 CREATE INDEX queue_claim_key_idx ON queue_claim (key_id);
 
+-- Claims opened on this computer (the person's leased claims, mostly), in
+-- full: the claim, its lines, diagnoses, notes, status history and member,
+-- all sealed. Kept so they open offline.
+CREATE TABLE claim_detail (
+    id BLOB PRIMARY KEY,
+    version INTEGER NOT NULL,
+    member_id BLOB NOT NULL,
+    fetched_at TEXT NOT NULL,
+    key_id INTEGER NOT NULL,
+    sealed BLOB NOT NULL
+) STRICT;
+
 -- Mutations made here that central has not confirmed yet. Each is written
 -- in the same transaction as its local effect and carries its idempotency
 -- key (a UUIDv7, so ids sort by creation) to central.

@@ -22,6 +22,9 @@ use crate::keychain::{KeyRing, Keychain, KeychainError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/cache");
 
+/// Tables whose rows carry a sealed blob and its key id.
+const SEALED_TABLES: [&str; 3] = ["queue_claim", "claim_detail", "outbox"];
+
 /// The plaintext sealed as the key check; opening it proves the key.
 const KEY_CHECK: &[u8] = b"claimdesk cache key check v1";
 
@@ -347,29 +350,37 @@ impl Cache {
         })
     }
 
-    /// Re-seals up to `batch` rows still under an older key; returns how many
-    /// it re-sealed (0 when the rotation is complete).
+    /// Re-seals up to `batch` rows (of every sealed table) still under an
+    /// older key; returns how many it re-sealed (0 when the rotation is done).
     pub async fn reseal_batch(&self, batch: i64) -> Result<u64, CacheError> {
         let current = self.key();
-        let rows: Vec<(Vec<u8>, Vec<u8>)> =
-            sqlx::query_as("SELECT id, sealed FROM queue_claim WHERE key_id <> ? LIMIT ?")
-                .bind(current.id().0)
-                .bind(batch)
-                .fetch_all(&self.pool)
-                .await?;
         let mut tx = self.pool.begin().await?;
-        for (id, sealed) in &rows {
-            let row = Uuid::from_slice(id).map_err(|_| CryptoError::Malformed)?;
-            let plain =
-                zeroize::Zeroizing::new(self.key_for(sealed)?.open("queue_claim", row, sealed)?);
-            sqlx::query("UPDATE queue_claim SET sealed = ?, key_id = ? WHERE id = ?")
-                .bind(current.seal("queue_claim", row, &plain))
+        let mut done = 0u64;
+        // The table name is also the AAD's: a blob re-sealed for its own row.
+        for table in SEALED_TABLES {
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(&format!(
+                "SELECT id, sealed FROM {table} WHERE key_id <> ? LIMIT ?"
+            ))
+            .bind(current.id().0)
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, sealed) in &rows {
+                let row = Uuid::from_slice(id).map_err(|_| CryptoError::Malformed)?;
+                let plain =
+                    zeroize::Zeroizing::new(self.key_for(sealed)?.open(table, row, sealed)?);
+                sqlx::query(&format!(
+                    "UPDATE {table} SET sealed = ?, key_id = ? WHERE id = ?"
+                ))
+                .bind(current.seal(table, row, &plain))
                 .bind(current.id().0)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            }
+            done += rows.len() as u64;
         }
-        if rows.is_empty() {
+        if done == 0 {
             // Every row is under the current key: so is the key check.
             sqlx::query("UPDATE cache_meta SET value = ? WHERE key = 'key_check'")
                 .bind(current.seal("cache_meta", Uuid::nil(), KEY_CHECK))
@@ -377,7 +388,7 @@ impl Cache {
                 .await?;
         }
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok(done)
     }
 
     /// Rotates the data key: a new key id in the keychain, then every row

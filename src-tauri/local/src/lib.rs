@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod crypto;
+pub mod detail;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;

@@ -162,22 +162,8 @@ pub async fn enqueue(
     effect: LocalEffect,
     now: DateTime<Utc>,
 ) -> Result<(), CacheError> {
-    let key = cache.key();
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(mutation).expect("mutations serialise"));
     let mut tx = cache.db().begin().await?;
-    sqlx::query(
-        "INSERT INTO outbox (id, kind, claim_id, created_at, state, attempts, next_attempt_at, key_id, sealed)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-    )
-    .bind(id.as_bytes().as_slice())
-    .bind(mutation.kind())
-    .bind(mutation.claim_id().map(|c| c.as_bytes().to_vec()))
-    .bind(now.to_rfc3339())
-    .bind(now.to_rfc3339())
-    .bind(key.id().0)
-    .bind(key.seal("outbox", id, &plain))
-    .execute(&mut *tx)
-    .await?;
+    enqueue_in(&mut tx, cache.key(), id, mutation, now).await?;
     if let Some(claim) = mutation.claim_id() {
         match effect {
             LocalEffect::None => {}
@@ -197,6 +183,32 @@ pub async fn enqueue(
         }
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Writes an outbox entry inside the caller's local transaction, so it
+/// lands with the caller's own writes or not at all.
+pub(crate) async fn enqueue_in(
+    tx: &mut sqlx::SqliteConnection,
+    key: &crate::crypto::DataKey,
+    id: Uuid,
+    mutation: &Mutation,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(mutation).expect("mutations serialise"));
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, claim_id, created_at, state, attempts, next_attempt_at, key_id, sealed)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+    )
+    .bind(id.as_bytes().as_slice())
+    .bind(mutation.kind())
+    .bind(mutation.claim_id().map(|c| c.as_bytes().to_vec()))
+    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339())
+    .bind(key.id().0)
+    .bind(key.seal("outbox", id, &plain))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

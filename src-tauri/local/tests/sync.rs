@@ -6,6 +6,7 @@ use chrono::{NaiveDate, Utc};
 use claimdesk_core::fieldcrypt::FieldKeys;
 use claimdesk_core::seed::{self, SeedOptions};
 use claimdesk_local::cache::Cache;
+use claimdesk_local::detail;
 use claimdesk_local::outbox::{self, LocalEffect, Mutation};
 use claimdesk_local::sync::{self, PullProgress};
 use sqlx::PgPool;
@@ -419,12 +420,35 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     let (mut cache, _) = support::open(dir.path(), &owner, &kc).await;
     pull(&cache, &central).await;
     let before = cache.queue(10_000).await.unwrap();
+    // Every sealed table has rows: an opened claim, and its queued view.
+    let opened = detail::open_claim(
+        &cache,
+        &central,
+        &common::error_code,
+        before[0].id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let queued = outbox::entries(&cache).await.unwrap();
+    assert_eq!(queued.len(), 1);
     let new_key = cache.rotate_key(&owner, &kc).await.unwrap();
     assert_eq!(cache.key_ids(), vec![new_key]);
     assert_eq!(
         cache.queue(10_000).await.unwrap(),
         before,
         "same data under the new key"
+    );
+    assert_eq!(outbox::entries(&cache).await.unwrap(), queued);
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy_with(common::owner_options().port(1));
+    let again = detail::open_claim(&cache, &dead, &common::error_code, before[0].id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.record, opened.record,
+        "the stored copy opens under the new key"
     );
     cache.close().await;
     // The keychain now holds only the new key, and it opens the cache.
@@ -508,6 +532,84 @@ async fn only_the_head_of_the_queue_is_kept() {
         .map(|c| c.id)
         .collect();
     assert_eq!(cached, head);
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
+    let mut db = seeded(200).await;
+    let central = db.login("adjudicator").await;
+    let login = login_name(&central).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = support::keychain().await;
+    let owner = support::owner(&login);
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let (claim, number, dob): (Uuid, String, chrono::NaiveDate) = sqlx::query_as(
+        "SELECT c.id, c.claim_number, m.date_of_birth FROM claimdesk.claim c
+         JOIN claimdesk.member m ON m.id = c.member_id
+         WHERE c.status = 'received' ORDER BY c.id LIMIT 1",
+    )
+    .fetch_one(&central)
+    .await
+    .unwrap();
+
+    // Online: the full record, from central.
+    let t1 = Utc::now();
+    let online = detail::open_claim(&cache, &central, &common::error_code, claim, t1)
+        .await
+        .unwrap();
+    assert_eq!(online.source, detail::Source::Central);
+    let record = &online.record.0;
+    assert_eq!(record["claim"]["claim_number"], number.as_str());
+    assert_eq!(record["member"]["date_of_birth"], dob.to_string());
+    assert!(!record["lines"].as_array().unwrap().is_empty());
+    assert!(record["member"].get("ssn_ciphertext").is_none());
+    assert!(!format!("{online:?}").contains(&number), "masked in Debug");
+
+    // Offline: the stored copy, sealed on disk, and the view still recorded.
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy_with(common::owner_options().port(1));
+    let t2 = Utc::now();
+    let offline = detail::open_claim(&cache, &dead, &common::error_code, claim, t2)
+        .await
+        .unwrap();
+    assert!(matches!(offline.source, detail::Source::Stored(_)));
+    assert_eq!(offline.record, online.record);
+    assert_eq!(support::found_on_disk(dir.path(), &number), None);
+    // A claim never opened here cannot open offline: a clear error.
+    let other: Uuid = sqlx::query_scalar("SELECT id FROM claimdesk.claim WHERE id <> $1 LIMIT 1")
+        .bind(claim)
+        .fetch_one(&central)
+        .await
+        .unwrap();
+    assert!(matches!(
+        detail::open_claim(&cache, &dead, &common::error_code, other, Utc::now()).await,
+        Err(detail::OpenError::NotStored)
+    ));
+
+    // Both views reach the audit trail when the outbox is pushed, with the
+    // time each was made, as the person, as PHI views of this member.
+    let report = outbox::push(&cache, &central, &common::error_code, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 2);
+    let views: Vec<(String, bool, Option<Uuid>, String)> = sqlx::query_as(
+        "SELECT db_user, phi_accessed, member_id, new_values ->> 'viewed_at' FROM claimdesk.audit_log
+         WHERE action = 'view' AND resource_type = 'claim' AND resource_id = $1 ORDER BY seq",
+    )
+    .bind(claim.to_string())
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(views.len(), 2);
+    assert!(views
+        .iter()
+        .all(|(user, phi, member, _)| user == &login && *phi && *member == Some(online.member_id)));
+    let times: Vec<chrono::DateTime<Utc>> = views.iter().map(|v| v.3.parse().unwrap()).collect();
+    assert_eq!(times, vec![t1, t2]);
     cache.close().await;
     central.close().await;
     db.cleanup().await;

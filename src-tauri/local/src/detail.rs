@@ -1,0 +1,205 @@
+//! Opening a claim: the full record from central when it answers (stored,
+//! sealed, so it opens offline next time), else the stored copy. Every
+//! opening records a PHI-view event through the outbox, in the same local
+//! transaction, so views made offline reach the audit trail too.
+
+use chrono::{DateTime, Utc};
+use claimdesk_core::ErrorCode;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::cache::{Cache, CacheError};
+use crate::crypto::CryptoError;
+use crate::outbox::{self, LocalEffect, Mutation};
+
+/// A claim in full, as JSON from central: the claim, `lines`, `diagnoses`,
+/// `notes`, `history` and `member`. PHI throughout, so Debug is masked.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct ClaimRecord(pub serde_json::Value);
+
+impl std::fmt::Debug for ClaimRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaimRecord(***)")
+    }
+}
+
+/// Where an opened claim came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Fresh from central.
+    Central,
+    /// The copy stored here, fetched at that time (central did not answer).
+    Stored(DateTime<Utc>),
+}
+
+/// An opened claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedClaim {
+    /// Claim id.
+    pub id: Uuid,
+    /// Its version (decisions name it).
+    pub version: i64,
+    /// Whose claim.
+    pub member_id: Uuid,
+    /// The record.
+    pub record: ClaimRecord,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// Why a claim did not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Central answered: no such claim, or not visible to this login.
+    #[error("no such claim")]
+    NotFound,
+    /// Central is unreachable and this computer has no copy.
+    #[error("the central server cannot be reached and this claim is not stored on this computer")]
+    NotStored,
+    /// Central refused for another reason.
+    #[error("central refused: {0:?}")]
+    Central(ErrorCode),
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl From<CryptoError> for OpenError {
+    fn from(e: CryptoError) -> Self {
+        Self::Cache(CacheError::Crypto(e))
+    }
+}
+
+const RECORD_SQL: &str = "
+SELECT c.version, c.member_id, jsonb_build_object(
+    'claim', to_jsonb(c) - 'change_xid',
+    'lines', (SELECT coalesce(jsonb_agg(to_jsonb(l) - 'change_xid' ORDER BY l.line_number), '[]')
+              FROM claimdesk.claim_line l WHERE l.claim_id = c.id),
+    'diagnoses', (SELECT coalesce(jsonb_agg(jsonb_build_object('sequence', d.sequence, 'icd10_code', d.icd10_code)
+                                            ORDER BY d.sequence), '[]')
+                  FROM claimdesk.claim_diagnosis d WHERE d.claim_id = c.id),
+    'notes', (SELECT coalesce(jsonb_agg(jsonb_build_object('author', n.author, 'body', n.body, 'at', n.created_at)
+                                        ORDER BY n.created_at), '[]')
+              FROM claimdesk.claim_note n WHERE n.claim_id = c.id),
+    'history', (SELECT coalesce(jsonb_agg(jsonb_build_object('from', h.from_status, 'to', h.to_status,
+                                                             'by', h.changed_by, 'at', h.changed_at, 'reason', h.reason)
+                                          ORDER BY h.changed_at), '[]')
+                FROM claimdesk.claim_status_history h WHERE h.claim_id = c.id),
+    'member', (SELECT jsonb_build_object('member_number', m.member_number, 'first_name', m.first_name,
+                                         'middle_name', m.middle_name, 'last_name', m.last_name,
+                                         'date_of_birth', m.date_of_birth, 'gender', m.gender,
+                                         'relationship', m.relationship, 'ssn_last4', m.ssn_last4,
+                                         'address_line1', m.address_line1, 'address_line2', m.address_line2,
+                                         'city', m.city, 'state', m.state, 'postal_code', m.postal_code,
+                                         'phone', m.phone, 'status', m.status)
+               FROM claimdesk.member m WHERE m.id = c.member_id))
+FROM claimdesk.claim c WHERE c.id = $1";
+
+/// Opens claim `id` for the person: from central if it answers, else the
+/// stored copy; records the view either way.
+pub async fn open_claim(
+    cache: &Cache,
+    central: &PgPool,
+    map_err: &(dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync),
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<OpenedClaim, OpenError> {
+    let fetched: Result<Option<(i32, Uuid, serde_json::Value)>, sqlx::Error> =
+        sqlx::query_as(RECORD_SQL)
+            .bind(id)
+            .fetch_optional(central)
+            .await;
+    let opened = match fetched {
+        Ok(Some((version, member_id, record))) => {
+            let opened = OpenedClaim {
+                id,
+                version: version.into(),
+                member_id,
+                record: ClaimRecord(record),
+                source: Source::Central,
+            };
+            store_and_record_view(cache, &opened, now).await?;
+            return Ok(opened);
+        }
+        Ok(None) => return Err(OpenError::NotFound),
+        Err(e) => match map_err(e) {
+            ErrorCode::ServerUnreachable | ErrorCode::ServerBusy => stored(cache, id).await?,
+            code => return Err(OpenError::Central(code)),
+        },
+    };
+    let opened = opened.ok_or(OpenError::NotStored)?;
+    outbox::enqueue(
+        cache,
+        Uuid::now_v7(),
+        &view_of(&opened, now),
+        LocalEffect::None,
+        now,
+    )
+    .await?;
+    Ok(opened)
+}
+
+fn view_of(opened: &OpenedClaim, now: DateTime<Utc>) -> Mutation {
+    Mutation::PhiView {
+        resource_type: "claim".into(),
+        resource_id: opened.id.to_string(),
+        member_id: Some(opened.member_id),
+        viewed_at: now,
+    }
+}
+
+/// Stores the record and queues the view, in one local transaction.
+async fn store_and_record_view(
+    cache: &Cache,
+    opened: &OpenedClaim,
+    now: DateTime<Utc>,
+) -> Result<(), OpenError> {
+    let key = cache.key();
+    let plain =
+        zeroize::Zeroizing::new(serde_json::to_vec(&opened.record.0).expect("JSON serialises"));
+    let view = view_of(opened, now);
+    let mut tx = cache.db().begin().await.map_err(CacheError::from)?;
+    sqlx::query(
+        "INSERT INTO claim_detail (id, version, member_id, fetched_at, key_id, sealed) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, member_id = excluded.member_id,
+             fetched_at = excluded.fetched_at, key_id = excluded.key_id, sealed = excluded.sealed",
+    )
+    .bind(opened.id.as_bytes().as_slice())
+    .bind(opened.version)
+    .bind(opened.member_id.as_bytes().as_slice())
+    .bind(now.to_rfc3339())
+    .bind(key.id().0)
+    .bind(key.seal("claim_detail", opened.id, &plain))
+    .execute(&mut *tx)
+    .await
+    .map_err(CacheError::from)?;
+    outbox::enqueue_in(&mut tx, key, Uuid::now_v7(), &view, now)
+        .await
+        .map_err(CacheError::from)?;
+    tx.commit().await.map_err(CacheError::from)?;
+    Ok(())
+}
+
+/// The stored copy of a claim, if this computer has one.
+async fn stored(cache: &Cache, id: Uuid) -> Result<Option<OpenedClaim>, OpenError> {
+    let row: Option<(i64, Vec<u8>, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, member_id, fetched_at, sealed FROM claim_detail WHERE id = ?",
+    )
+    .bind(id.as_bytes().as_slice())
+    .fetch_optional(cache.db())
+    .await
+    .map_err(CacheError::from)?;
+    let Some((version, member, fetched_at, sealed)) = row else {
+        return Ok(None);
+    };
+    let plain =
+        zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("claim_detail", id, &sealed)?);
+    Ok(Some(OpenedClaim {
+        id,
+        version,
+        member_id: Uuid::from_slice(&member).map_err(|_| CryptoError::Malformed)?,
+        record: ClaimRecord(serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?),
+        source: Source::Stored(fetched_at.parse().map_err(|_| CryptoError::Malformed)?),
+    }))
+}
