@@ -71,6 +71,19 @@ CREATE TABLE claim_detail (
     sealed BLOB NOT NULL
 ) STRICT;
 
+-- Reference records the login may read (plans, providers, credentials,
+-- contracts, fee schedules), one row per central row, sealed whole. The
+-- AAD names the central table, so a record cannot pass for another's.
+CREATE TABLE reference_record (
+    table_name TEXT NOT NULL,
+    id BLOB NOT NULL,
+    change_xid INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (table_name, id)
+) STRICT;
+CREATE INDEX reference_record_key_idx ON reference_record (key_id);
+
 -- Mutations made here that central has not confirmed yet. Each is written
 -- in the same transaction as its local effect and carries its idempotency
 -- key (a UUIDv7, so ids sort by creation) to central.

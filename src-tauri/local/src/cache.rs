@@ -380,6 +380,26 @@ impl Cache {
             }
             done += rows.len() as u64;
         }
+        // Reference records: the AAD names their central table.
+        let rows: Vec<(String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT table_name, id, sealed FROM reference_record WHERE key_id <> ? LIMIT ?",
+        )
+        .bind(current.id().0)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (table, id, sealed) in &rows {
+            let row = Uuid::from_slice(id).map_err(|_| CryptoError::Malformed)?;
+            let plain = zeroize::Zeroizing::new(self.key_for(sealed)?.open(table, row, sealed)?);
+            sqlx::query("UPDATE reference_record SET sealed = ?, key_id = ? WHERE table_name = ? AND id = ?")
+                .bind(current.seal(table, row, &plain))
+                .bind(current.id().0)
+                .bind(table)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        done += rows.len() as u64;
         if done == 0 {
             // Every row is under the current key: so is the key check.
             sqlx::query("UPDATE cache_meta SET value = ? WHERE key = 'key_check'")

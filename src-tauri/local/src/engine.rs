@@ -241,8 +241,17 @@ async fn pull(
         &mut report_progress,
     )
     .await;
-    match result {
+    // Reference records (plans, providers, credentials, …) follow the queue.
+    let result = match result {
         Ok(_) => {
+            crate::reference::pull_reference(cache, central, config.limits.batch, (config.now)())
+                .await
+                .map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
             let now = (config.now)();
             status.send_modify(|s| {
                 s.online = true;

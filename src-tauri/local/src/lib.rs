@@ -7,6 +7,7 @@ pub mod detail;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;
+pub mod reference;
 pub mod search;
 pub mod session;
 pub mod sync;

@@ -432,7 +432,21 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     .unwrap();
     let queued = outbox::entries(&cache).await.unwrap();
     assert_eq!(queued.len(), 1);
+    claimdesk_local::reference::pull_reference(&cache, &central, 500, Utc::now())
+        .await
+        .unwrap();
+    let providers = claimdesk_local::reference::records(&cache, "provider")
+        .await
+        .unwrap();
+    assert!(!providers.is_empty());
     let new_key = cache.rotate_key(&owner, &kc).await.unwrap();
+    assert_eq!(
+        claimdesk_local::reference::records(&cache, "provider")
+            .await
+            .unwrap(),
+        providers,
+        "reference records re-sealed too"
+    );
     assert_eq!(cache.key_ids(), vec![new_key]);
     assert_eq!(
         cache.queue(10_000).await.unwrap(),
