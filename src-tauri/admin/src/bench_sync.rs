@@ -130,6 +130,11 @@ async fn run_as(
             .await?;
     }
     tx.commit().await?;
+    // Both files checkpointed, so neither read goes through a WAL.
+    cache.checkpoint().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&plain)
+        .await?;
     let mut sealed_runs = Vec::new();
     let mut plain_runs = Vec::new();
     // Interleaved, so drift on a shared machine hits both alike.
@@ -141,8 +146,9 @@ async fn run_as(
         let rows = sqlx::query(
             "SELECT id, claim_type, status, priority, priority_rank, prompt_pay_due, received_at, total_billed,
                     version, duplicate_suspect, risk_severity, provider_id, member_id, sealed
-             FROM queue_claim ORDER BY priority_rank, prompt_pay_due, received_at, id",
+             FROM queue_claim ORDER BY priority_rank, prompt_pay_due, received_at, id LIMIT ?",
         )
+        .bind(i64::MAX)
         .fetch_all(&plain)
         .await?;
         // Exactly what the cache's read does per row, minus the decryption.

@@ -274,6 +274,15 @@ impl Cache {
         &self.path
     }
 
+    /// Moves the WAL's pages into the main file (after a large sync, so
+    /// reads stop looking through the WAL first).
+    pub async fn checkpoint(&self) -> Result<(), CacheError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Checkpoints the WAL into the main file and closes the pool.
     pub async fn close(self) {
         // Best effort: a failed checkpoint leaves the WAL, which SQLite
