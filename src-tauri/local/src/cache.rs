@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -106,11 +107,12 @@ impl CacheError {
     }
 }
 
-/// An open cache and the keys that read it.
+/// An open cache and the keys that read it. Clones share the pool and the
+/// keys: a rotation seen by one (the person's) is seen by all (the engine's).
 #[derive(Debug, Clone)]
 pub struct Cache {
     pool: SqlitePool,
-    keys: KeyRing,
+    keys: Arc<RwLock<KeyRing>>,
     path: PathBuf,
 }
 
@@ -155,7 +157,14 @@ impl Cache {
             return Ok((Self::create(&path, owner, keys).await?, Opened::Created));
         }
         match Self::check(&path, owner, &keys).await {
-            Ok(pool) => Ok((Self { pool, keys, path }, Opened::Existing)),
+            Ok(pool) => Ok((
+                Self {
+                    pool,
+                    keys: Arc::new(RwLock::new(keys)),
+                    path,
+                },
+                Opened::Existing,
+            )),
             Err(reason) => {
                 tracing::warn!(?reason, "local cache unusable; rebuilding it");
                 wipe_files(&path)?;
@@ -193,7 +202,7 @@ impl Cache {
             .await?;
         Ok(Self {
             pool,
-            keys,
+            keys: Arc::new(RwLock::new(keys)),
             path: path.to_path_buf(),
         })
     }
@@ -258,15 +267,24 @@ impl Cache {
         &self.pool
     }
 
+    fn ring(&self) -> std::sync::RwLockReadGuard<'_, KeyRing> {
+        self.keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The key new blobs are sealed with.
-    pub(crate) fn key(&self) -> &DataKey {
-        self.keys.current()
+    pub(crate) fn key(&self) -> DataKey {
+        self.ring().current().clone()
     }
 
     /// The key that sealed a blob, if the ring holds it.
-    pub(crate) fn key_for(&self, blob: &[u8]) -> Result<&DataKey, CryptoError> {
+    pub(crate) fn key_for(&self, blob: &[u8]) -> Result<DataKey, CryptoError> {
         let id = envelope_key(blob)?;
-        self.keys.get(id).ok_or(CryptoError::OtherKey(id))
+        self.ring()
+            .get(id)
+            .cloned()
+            .ok_or(CryptoError::OtherKey(id))
     }
 
     /// Where the file is.
@@ -425,35 +443,36 @@ impl Cache {
     /// keychain keeps the old key until the last row is re-sealed, and a
     /// later call finishes the job.
     pub async fn rotate_key(
-        &mut self,
+        &self,
         owner: &CacheOwner,
         keychain: &Keychain,
     ) -> Result<KeyId, CacheError> {
-        let rotated = self.keys.rotated();
+        let rotated = self.ring().rotated();
         keychain.store(&owner.account(), &rotated).await?;
-        self.keys = rotated;
+        let id = rotated.current().id();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = rotated;
         self.finish_rotation(owner, keychain).await?;
-        Ok(self.keys.current().id())
+        Ok(id)
     }
 
     /// Re-seals what an interrupted rotation left and drops the old keys.
     pub async fn finish_rotation(
-        &mut self,
+        &self,
         owner: &CacheOwner,
         keychain: &Keychain,
     ) -> Result<(), CacheError> {
         while self.reseal_batch(2_000).await? > 0 {
             tokio::task::yield_now().await;
         }
-        let done = self.keys.without_older();
+        let done = self.ring().without_older();
         keychain.store(&owner.account(), &done).await?;
-        self.keys = done;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = done;
         Ok(())
     }
 
     /// Ids of the keys this cache holds, current first.
     pub fn key_ids(&self) -> Vec<KeyId> {
-        self.keys.ids()
+        self.ring().ids()
     }
 }
 

@@ -174,7 +174,7 @@ async fn store_and_record_view(
     .execute(&mut *tx)
     .await
     .map_err(CacheError::from)?;
-    outbox::enqueue_in(&mut tx, key, Uuid::now_v7(), &view, now)
+    outbox::enqueue_in(&mut tx, &key, Uuid::now_v7(), &view, now)
         .await
         .map_err(CacheError::from)?;
     tx.commit().await.map_err(CacheError::from)?;

@@ -163,7 +163,7 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<(), CacheError> {
     let mut tx = cache.db().begin().await?;
-    enqueue_in(&mut tx, cache.key(), id, mutation, now).await?;
+    enqueue_in(&mut tx, &cache.key(), id, mutation, now).await?;
     if let Some(claim) = mutation.claim_id() {
         match effect {
             LocalEffect::None => {}

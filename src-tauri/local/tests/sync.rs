@@ -417,7 +417,7 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
     let owner = support::owner(&login_name(&central).await);
-    let (mut cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
     pull(&cache, &central).await;
     let before = cache.queue(10_000).await.unwrap();
     // Every sealed table has rows: an opened claim, and its queued view.
@@ -439,7 +439,14 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
         .await
         .unwrap();
     assert!(!providers.is_empty());
+    // The engine works on a clone of the cache: it must see the new key too.
+    let engines_copy = cache.clone();
     let new_key = cache.rotate_key(&owner, &kc).await.unwrap();
+    assert_eq!(
+        engines_copy.key_ids(),
+        vec![new_key],
+        "clones share the keys"
+    );
     assert_eq!(
         claimdesk_local::reference::records(&cache, "provider")
             .await
