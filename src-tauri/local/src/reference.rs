@@ -247,17 +247,9 @@ async fn apply(
             .map_err(CacheError::from)?;
     }
     if let Some(at) = cursor_at {
-        sqlx::query(
-            "INSERT INTO sync_cursor (source, xid, id, synced_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (source) DO UPDATE SET xid = excluded.xid, id = excluded.id, synced_at = excluded.synced_at",
-        )
-        .bind(format!("ref.{table}"))
-        .bind(at.0)
-        .bind(at.1.as_bytes().as_slice())
-        .bind(now.to_rfc3339())
-        .execute(&mut *tx)
-        .await
-        .map_err(CacheError::from)?;
+        crate::sync::store_cursor(&mut tx, &format!("ref.{table}"), at, now)
+            .await
+            .map_err(CacheError::from)?;
     }
     tx.commit().await.map_err(CacheError::from)?;
     Ok(())

@@ -193,19 +193,37 @@ async fn snapshot_progress(cache: &Cache) -> Result<Option<SnapshotProgress>, Ca
     .transpose()
 }
 
-/// Moves (or removes, with `None`) one stored cursor in a batch's transaction.
+/// Moves one stored cursor in a batch's transaction.
 struct CursorUpdate {
     source: &'static str,
-    at: Option<Cursor>,
+    at: Cursor,
 }
 
 impl CursorUpdate {
     fn set(source: &'static str, at: Cursor) -> Self {
-        Self {
-            source,
-            at: Some(at),
-        }
+        Self { source, at }
     }
+}
+
+/// Stores where `source` stands in the feed, inside the caller's local
+/// transaction (the one that applied the rows it covers).
+pub(crate) async fn store_cursor(
+    tx: &mut sqlx::SqliteConnection,
+    source: &str,
+    (xid, id): Cursor,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sync_cursor (source, xid, id, synced_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (source) DO UPDATE SET xid = excluded.xid, id = excluded.id, synced_at = excluded.synced_at",
+    )
+    .bind(source)
+    .bind(xid)
+    .bind(id.as_bytes().as_slice())
+    .bind(now.to_rfc3339())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn cursor(cache: &Cache, source: &str) -> Result<Option<Cursor>, CacheError> {
@@ -337,27 +355,7 @@ async fn apply_batch(
         report.removed += gone.rows_affected();
     }
     for CursorUpdate { source, at } in cursors {
-        match at {
-            Some((xid, id)) => {
-                sqlx::query(
-                    "INSERT INTO sync_cursor (source, xid, id, synced_at) VALUES (?, ?, ?, ?)
-                     ON CONFLICT (source) DO UPDATE SET xid = excluded.xid, id = excluded.id,
-                         synced_at = excluded.synced_at",
-                )
-                .bind(source)
-                .bind(xid)
-                .bind(id.as_bytes().as_slice())
-                .bind(now.to_rfc3339())
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM sync_cursor WHERE source = ?")
-                    .bind(source)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        store_cursor(&mut tx, source, *at, now).await?;
     }
     match snapshot {
         SnapshotMark::Keep => {}

@@ -6,14 +6,12 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
-use claimdesk_core::fieldcrypt::FieldKeys;
-use claimdesk_core::seed::{self, SeedOptions};
+use chrono::Utc;
 use claimdesk_core::ErrorCode;
 use claimdesk_local::engine::{EngineConfig, SyncEngine, SyncStatus};
 use claimdesk_local::outbox::{self, LocalEffect, Mutation};
 use sqlx::PgPool;
-use support::common::{self, TestDb};
+use support::common;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -27,25 +25,6 @@ fn config(poll: Duration) -> EngineConfig {
         now: Arc::new(Utc::now),
         map_err: Arc::new(common::error_code),
     }
-}
-
-async fn seeded() -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    seed::seed(
-        &mut conn,
-        &FieldKeys::generate(),
-        &SeedOptions {
-            claims: 300,
-            seed: 9,
-            providers: 20,
-            today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
 }
 
 /// Waits until the status satisfies `ok`, at most `within`.
@@ -88,7 +67,7 @@ async fn some_open_claim(central: &PgPool) -> Uuid {
 
 #[tokio::test]
 async fn a_notify_wakes_the_engine_and_the_poll_catches_what_notify_missed() {
-    let mut db = seeded().await;
+    let mut db = support::seeded(300, 9, 20).await;
     let central = db.login("adjudicator").await;
     let login: String = sqlx::query_scalar("SELECT current_user::text")
         .fetch_one(&central)

@@ -7,9 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
-use claimdesk_core::fieldcrypt::FieldKeys;
-use claimdesk_core::seed::{self, SeedOptions};
+use chrono::Utc;
 use claimdesk_local::cache::Cache;
 use claimdesk_local::outbox::{self, LocalEffect, Mutation};
 use claimdesk_local::sync;
@@ -19,25 +17,6 @@ use support::proxy::CuttingProxy;
 use uuid::Uuid;
 
 const PASSWORD: &str = "pw-for-tests";
-
-async fn seeded(claims: u64, seed: u64) -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    seed::seed(
-        &mut conn,
-        &FieldKeys::generate(),
-        &SeedOptions {
-            claims,
-            seed,
-            providers: 30,
-            today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
-}
 
 /// A pool logged in as `login`, through the proxy.
 fn through(proxy: &CuttingProxy, db: &TestDb, login: &str) -> PgPool {
@@ -173,7 +152,7 @@ async fn assert_applied_once(owner: &PgPool, decided: &[(Uuid, i32, Mutation)]) 
 async fn cut_connections_during_pull_and_push_lose_nothing_and_apply_nothing_twice() {
     // Several seeds: each replays a different pattern of cuts.
     for seed in [11u64, 23, 37] {
-        let mut db = seeded(900, seed).await;
+        let mut db = support::seeded(900, seed, 30).await;
         let direct = db.login("adjudicator").await;
         let login: String = sqlx::query_scalar("SELECT current_user::text")
             .fetch_one(&direct)
@@ -303,7 +282,7 @@ fn worker() -> std::process::Command {
 
 #[tokio::test]
 async fn a_process_killed_mid_batch_resumes_without_loss_or_repeats() {
-    let mut db = seeded(1_500, 41).await;
+    let mut db = support::seeded(1_500, 41, 30).await;
     let direct = db.login("adjudicator").await;
     let login: String = sqlx::query_scalar("SELECT current_user::text")
         .fetch_one(&direct)

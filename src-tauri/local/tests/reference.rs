@@ -2,31 +2,10 @@
 
 mod support;
 
-use chrono::{NaiveDate, Utc};
-use claimdesk_core::fieldcrypt::FieldKeys;
-use claimdesk_core::seed::{self, SeedOptions};
+use chrono::Utc;
 use claimdesk_local::reference::{self, pull_reference};
 use claimdesk_local::sync::{self, PullLimits};
 use support::common::TestDb;
-
-async fn seeded() -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    seed::seed(
-        &mut conn,
-        &FieldKeys::generate(),
-        &SeedOptions {
-            claims: 100,
-            seed: 3,
-            providers: 25,
-            today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
-}
 
 async fn count(db: &TestDb, table: &str) -> usize {
     let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM claimdesk.{table}"))
@@ -38,7 +17,7 @@ async fn count(db: &TestDb, table: &str) -> usize {
 
 #[tokio::test]
 async fn each_role_gets_what_its_screens_need_and_changes_follow() {
-    let mut db = seeded().await;
+    let mut db = support::seeded(100, 3, 25).await;
     let kc = support::keychain().await;
 
     // Credentialing: providers and credentials, no claims, no plans.

@@ -2,35 +2,14 @@
 
 mod support;
 
-use chrono::{NaiveDate, Utc};
-use claimdesk_core::fieldcrypt::FieldKeys;
-use claimdesk_core::seed::{self, SeedOptions};
+use chrono::Utc;
 use claimdesk_local::cache::Cache;
 use claimdesk_local::detail;
 use claimdesk_local::outbox::{self, LocalEffect, Mutation};
 use claimdesk_local::sync::{self, PullProgress};
 use sqlx::PgPool;
-use support::common::{self, TestDb};
+use support::common;
 use uuid::Uuid;
-
-async fn seeded(claims: u64) -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    seed::seed(
-        &mut conn,
-        &FieldKeys::generate(),
-        &SeedOptions {
-            claims,
-            seed: 5,
-            providers: 30,
-            today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
-}
 
 async fn login_name(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT current_user::text")
@@ -88,7 +67,7 @@ async fn open_visible(central: &PgPool) -> i64 {
 
 #[tokio::test]
 async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk() {
-    let mut db = seeded(1_200).await;
+    let mut db = support::seeded(1_200, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -171,7 +150,7 @@ async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk(
 
 #[tokio::test]
 async fn incremental_pulls_follow_changes_and_closed_claims_leave() {
-    let mut db = seeded(300).await;
+    let mut db = support::seeded(300, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -253,7 +232,7 @@ fn code_of(e: sqlx::Error) -> claimdesk_core::ErrorCode {
 
 #[tokio::test]
 async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() {
-    let mut db = seeded(200).await;
+    let mut db = support::seeded(200, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -353,7 +332,7 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
 
 #[tokio::test]
 async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
-    let mut db = seeded(200).await;
+    let mut db = support::seeded(200, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -412,7 +391,7 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
 
 #[tokio::test]
 async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
-    let mut db = seeded(300).await;
+    let mut db = support::seeded(300, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -485,7 +464,7 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
 
 #[tokio::test]
 async fn only_the_head_of_the_queue_is_kept() {
-    let mut db = seeded(400).await;
+    let mut db = support::seeded(400, 5, 30).await;
     let central = db.login("adjudicator").await;
     let dir = tempfile::tempdir().unwrap();
     let kc = support::keychain().await;
@@ -560,7 +539,7 @@ async fn only_the_head_of_the_queue_is_kept() {
 
 #[tokio::test]
 async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
-    let mut db = seeded(200).await;
+    let mut db = support::seeded(200, 5, 30).await;
     let central = db.login("adjudicator").await;
     let login = login_name(&central).await;
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ pub mod common;
 
 use claimdesk_local::cache::{Cache, CacheOwner, Opened};
 use claimdesk_local::keychain::Keychain;
+use common::TestDb;
 
 /// The real platform keychain (scripts/test runs a Secret Service).
 pub async fn keychain() -> Keychain {
@@ -44,3 +45,23 @@ pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
     None
 }
 pub mod proxy;
+
+/// A fresh database with the deterministic demo data.
+pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
+    let db = TestDb::new().await;
+    let mut conn = db.owner_connection().await;
+    claimdesk_core::seed::seed(
+        &mut conn,
+        &claimdesk_core::fieldcrypt::FieldKeys::generate(),
+        &claimdesk_core::seed::SeedOptions {
+            claims,
+            seed,
+            providers,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    db
+}
