@@ -7,7 +7,7 @@
 //! `(change_xid, id)` order. See migrations/central/0003 for why a sequence
 //! or timestamp cursor would skip rows.
 
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// The tables sync mirrors; must equal `claimdesk.synced_tables()`.
@@ -73,26 +73,14 @@ pub enum FeedError {
     Database(#[from] sqlx::Error),
 }
 
-/// Starts a pull: a read-only REPEATABLE READ transaction and its watermark.
-/// Read rows with `(change_xid, id) > cursor AND change_xid < watermark`, in
-/// `(change_xid, id)` order, inside this transaction; every transaction below
-/// the watermark has finished, so nothing committed later can land behind
-/// the cursor.
-pub async fn begin_pull(
-    conn: &mut PgConnection,
-) -> Result<(sqlx::Transaction<'_, sqlx::Postgres>, i64), sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let watermark = watermark(&mut tx).await?;
-    Ok((tx, watermark))
-}
-
-/// [`begin_pull`] without sqlx's `Transaction` (whose future is not `Send`
-/// for every lifetime, so a spawned task cannot hold one): starts the
-/// transaction on `conn` and returns the watermark. The caller must end it
-/// with [`end_pull`], on every path.
+/// Starts a pull on `conn`: a read-only REPEATABLE READ transaction, and its
+/// watermark. Read rows with `(change_xid, id) > cursor AND change_xid <
+/// watermark`, in `(change_xid, id)` order, inside this transaction; every
+/// transaction below the watermark has finished, so nothing committed later
+/// can land behind the cursor. The caller ends it with [`end_pull`] on every
+/// path. (Plain BEGIN/COMMIT rather than sqlx's `Transaction` and
+/// `raw_sql`: the sync engine holds it inside a spawned task, and those
+/// futures are not `Send` for every lifetime.)
 pub async fn start_pull(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
     // sqlx::query, not raw_sql: raw_sql's future is not Send for every
     // lifetime, and this runs inside a spawned task.
@@ -133,8 +121,8 @@ pub async fn pull(
         .iter()
         .find(|t| **t == table)
         .ok_or_else(|| FeedError::UnknownTable(table.to_string()))?;
-    let (mut tx, watermark) = begin_pull(conn).await?;
-    let rows: Vec<(Uuid, i64, bool)> = sqlx::query_as(&format!(
+    let watermark = start_pull(conn).await?;
+    let read: Result<Vec<(Uuid, i64, bool)>, _> = sqlx::query_as(&format!(
         "(SELECT id, change_xid::text::bigint AS xid, false AS deleted FROM claimdesk.{table}
           WHERE (change_xid, id) > ($1::text::xid8, $2) AND change_xid < $3::text::xid8
           ORDER BY change_xid, id LIMIT $4)
@@ -150,9 +138,10 @@ pub async fn pull(
     .bind(watermark.to_string())
     .bind(limit)
     .bind(table)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    .fetch_all(&mut *conn)
+    .await;
+    end_pull(conn, read.is_ok()).await;
+    let rows = read?;
     let next = rows
         .last()
         .map_or(after, |&(id, xid, _)| FeedCursor { xid, id });

@@ -19,6 +19,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::cache::Cache;
 use crate::outbox;
+use crate::reference::{pull_reference, ReferencePlan};
 use crate::sync::{self, PullProgress};
 
 /// The channel central's change triggers notify on.
@@ -150,12 +151,14 @@ async fn run(
 ) {
     let mut notifications: Option<PgListener> = None;
     let mut failures: i64 = 0;
+    // What reference tables this login may read; asked once, kept.
+    let mut plan: Option<ReferencePlan> = None;
     loop {
         if notifications.is_none() {
             notifications = listener(&central).await;
         }
         let mut retry_at = None;
-        let pulled = pull(&cache, &central, &config, &status).await;
+        let pulled = pull(&cache, &central, &config, &status, &mut plan).await;
         match pulled {
             Ok(()) => {
                 failures = 0;
@@ -219,6 +222,7 @@ async fn pull(
     central: &PgPool,
     config: &EngineConfig,
     status: &watch::Sender<SyncStatus>,
+    plan: &mut Option<ReferencePlan>,
 ) -> Result<(), ErrorCode> {
     // Owns its sender: a closure borrowing across the await below would make
     // the task's future not Send for every lifetime.
@@ -242,13 +246,25 @@ async fn pull(
     )
     .await;
     // Reference records (plans, providers, credentials, …) follow the queue.
-    let result = match result {
-        Ok(_) => {
-            crate::reference::pull_reference(cache, central, config.limits.batch, (config.now)())
+    let result = match (result, plan.as_ref()) {
+        (Ok(_), Some(known)) => {
+            pull_reference(cache, central, known, config.limits.batch, (config.now)())
                 .await
                 .map(|_| ())
         }
-        Err(e) => Err(e),
+        (Ok(_), None) => match ReferencePlan::discover(central).await {
+            Ok(found) => pull_reference(
+                cache,
+                central,
+                plan.insert(found),
+                config.limits.batch,
+                (config.now)(),
+            )
+            .await
+            .map(|_| ()),
+            Err(e) => Err(sync::SyncError::Central(e)),
+        },
+        (Err(e), _) => Err(e),
     };
     match result {
         Ok(()) => {

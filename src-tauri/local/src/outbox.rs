@@ -107,6 +107,8 @@ pub struct OutboxEntry {
     pub state: String,
     /// Sends tried so far.
     pub attempts: i64,
+    /// Not sent before this time (backoff after a failed send).
+    pub next_attempt_at: DateTime<Utc>,
     /// The code of the last refusal or failure.
     pub last_error: Option<String>,
 }
@@ -214,26 +216,32 @@ pub(crate) async fn enqueue_in(
 
 /// Entries not yet confirmed, oldest first.
 pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
-    /// id, state, attempts, last_error, sealed
-    type Row = (Vec<u8>, String, i64, Option<String>, Vec<u8>);
-    let rows: Vec<Row> =
-        sqlx::query_as("SELECT id, state, attempts, last_error, sealed FROM outbox ORDER BY id")
-            .fetch_all(&mut *cache.db().acquire().await?)
-            .await?;
+    /// id, state, attempts, next_attempt_at, last_error, sealed
+    type Row = (Vec<u8>, String, i64, String, Option<String>, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, state, attempts, next_attempt_at, last_error, sealed FROM outbox ORDER BY id",
+    )
+    .fetch_all(cache.db())
+    .await?;
     rows.into_iter()
-        .map(|(id, state, attempts, last_error, sealed)| {
-            let id = Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?;
-            let plain =
-                zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("outbox", id, &sealed)?);
-            let mutation = serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?;
-            Ok(OutboxEntry {
-                id,
-                mutation,
-                state,
-                attempts,
-                last_error,
-            })
-        })
+        .map(
+            |(id, state, attempts, next_attempt_at, last_error, sealed)| {
+                let id = Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?;
+                let plain =
+                    zeroize::Zeroizing::new(cache.key_for(&sealed)?.open("outbox", id, &sealed)?);
+                let mutation = serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?;
+                Ok(OutboxEntry {
+                    id,
+                    mutation,
+                    state,
+                    attempts,
+                    next_attempt_at: next_attempt_at
+                        .parse()
+                        .map_err(|_| CryptoError::Malformed)?,
+                    last_error,
+                })
+            },
+        )
         .collect()
 }
 
@@ -272,31 +280,22 @@ pub async fn push(
     now: DateTime<Utc>,
 ) -> Result<PushReport, CacheError> {
     let mut report = PushReport::default();
-    let mut local = cache.db().acquire().await?;
-    let due: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
-        "SELECT id, attempts, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id",
-    )
-    .fetch_all(&mut *local)
-    .await?;
-    let all = entries(cache).await?;
-    for (raw_id, attempts, next_at) in due {
-        let id = Uuid::from_slice(&raw_id).map_err(|_| CryptoError::Malformed)?;
-        if DateTime::parse_from_rfc3339(&next_at)
-            .map(|t| t > now)
-            .unwrap_or(false)
-        {
-            report.retry_at = Some(next_at.parse().unwrap_or(now));
+    let pending = entries(cache)
+        .await?
+        .into_iter()
+        .filter(|e| e.state == "pending");
+    for entry in pending {
+        let (id, attempts) = (entry.id, entry.attempts);
+        if entry.next_attempt_at > now {
+            report.retry_at = Some(entry.next_attempt_at);
             break;
         }
-        let Some(entry) = all.iter().find(|e| e.id == id) else {
-            continue;
-        };
         let sent = send(central, id, &entry.mutation).await;
         match sent {
             Ok(result) => {
                 sqlx::query("DELETE FROM outbox WHERE id = ?")
                     .bind(id.as_bytes().as_slice())
-                    .execute(&mut *local)
+                    .execute(cache.db())
                     .await?;
                 report.sent += 1;
                 if result.get("applied") == Some(&serde_json::Value::Bool(false)) {
@@ -316,7 +315,7 @@ pub async fn push(
                     .bind(retry.to_rfc3339())
                     .bind(code_name(code))
                     .bind(id.as_bytes().as_slice())
-                    .execute(&mut *local)
+                    .execute(cache.db())
                     .await?;
                     report.retry_at = Some(retry);
                     break;
@@ -326,7 +325,7 @@ pub async fn push(
                 )
                 .bind(code_name(code))
                 .bind(id.as_bytes().as_slice())
-                .execute(&mut *local)
+                .execute(cache.db())
                 .await?;
                 report.conflicts += 1;
                 report.settled_claims.extend(entry.mutation.claim_id());

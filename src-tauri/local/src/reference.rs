@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::cache::{Cache, CacheError};
 use crate::crypto::CryptoError;
-use crate::sync::SyncError;
+use crate::sync::{feed_window, load_cursor, Cursor, FeedWindow, SyncError};
 
 /// The tables this module mirrors, when the login may read them.
 pub const REFERENCE_TABLES: [&str; 7] = [
@@ -30,71 +30,77 @@ pub const REFERENCE_TABLES: [&str; 7] = [
 /// What one pull of the reference tables did, per table.
 pub type ReferenceReport = HashMap<&'static str, u64>;
 
-/// The columns of `table` this login may read, except ciphertext (never
-/// needed here, and refused to most logins anyway).
-async fn readable_columns(
-    conn: &mut PgConnection,
-    table: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT column_name::text FROM information_schema.columns
-         WHERE table_schema = 'claimdesk' AND table_name = $1
-           AND column_name::text NOT LIKE '%\\_ciphertext' AND column_name::text <> 'change_xid'
-           AND has_column_privilege(format('claimdesk.%I', $1::text), column_name::text, 'SELECT')
-         ORDER BY ordinal_position",
-    )
-    .bind(table)
-    .fetch_all(conn)
-    .await
+/// Which reference tables this login may read, and the columns of each
+/// (never ciphertext). Found once per session: privileges do not change
+/// between one pull and the next, and every pull would otherwise ask again.
+#[derive(Debug, Clone, Default)]
+pub struct ReferencePlan {
+    /// Table, and the `jsonb_build_object` arguments over its readable columns.
+    tables: Vec<(&'static str, String)>,
 }
 
-/// Brings every reference table this login may read up to date.
+impl ReferencePlan {
+    /// Asks central what this login may read, in one query.
+    pub async fn discover(central: &PgPool) -> Result<Self, sqlx::Error> {
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.table_name::text,
+                    string_agg(format('%L, t.%I', c.column_name, c.column_name), ', ' ORDER BY c.ordinal_position)
+             FROM information_schema.columns c
+             WHERE c.table_schema = 'claimdesk' AND c.table_name::text = ANY($1)
+               AND c.column_name::text NOT LIKE '%\\_ciphertext' AND c.column_name::text <> 'change_xid'
+               AND has_column_privilege(format('claimdesk.%I', c.table_name), c.column_name::text, 'SELECT')
+             GROUP BY c.table_name",
+        )
+        .bind(REFERENCE_TABLES.to_vec())
+        .fetch_all(central)
+        .await?;
+        Ok(Self {
+            // In REFERENCE_TABLES order, with their 'static names.
+            tables: REFERENCE_TABLES
+                .iter()
+                .filter_map(|t| {
+                    found
+                        .iter()
+                        .find(|(name, _)| name == t)
+                        .map(|(_, json)| (*t, json.clone()))
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Brings every reference table in `plan` up to date.
 pub async fn pull_reference(
     cache: &Cache,
     central: &PgPool,
+    plan: &ReferencePlan,
     batch: i64,
     now: DateTime<Utc>,
 ) -> Result<ReferenceReport, SyncError> {
     let mut report = ReferenceReport::new();
     let mut conn = central.acquire().await?;
-    for table in REFERENCE_TABLES {
-        let readable: bool = sqlx::query_scalar(
-            "SELECT has_any_column_privilege(format('claimdesk.%I', $1::text), 'SELECT')",
-        )
-        .bind(table)
-        .fetch_one(&mut *conn)
-        .await?;
-        if !readable {
-            continue;
-        }
-        let columns = readable_columns(&mut conn, table).await?;
-        let json = columns
-            .iter()
-            .map(|c| format!("'{c}', t.\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+    for (table, json) in &plan.tables {
+        let table = *table;
+        let source = format!("ref.{table}");
         let mut applied = 0u64;
-        if cursor(cache, table).await?.is_none() {
-            applied += snapshot(cache, &mut conn, table, &json, batch, now).await?;
+        if load_cursor(cache, &source).await?.is_none() {
+            applied += snapshot(cache, &mut conn, table, json, batch, now).await?;
         }
         loop {
-            let (xid, id) = cursor(cache, table).await?.unwrap_or((0, Uuid::nil()));
+            let after = load_cursor(cache, &source)
+                .await?
+                .unwrap_or((0, Uuid::nil()));
             let watermark = start_pull(&mut conn).await?;
-            let read = read_changes(&mut conn, table, &json, (xid, id), watermark, batch).await;
+            let read = read_changes(&mut conn, table, json, after, watermark, batch).await;
             end_pull(&mut conn, read.is_ok()).await;
-            let (rows, gone) = read?;
-            if rows.is_empty() && gone.is_empty() {
+            let (mut rows, window) = read?;
+            let Some(end) = window.end else {
                 break;
-            }
-            let full = rows.len() as i64 == batch || gone.len() as i64 == batch;
-            let last = rows
-                .iter()
-                .map(|r| (r.1, r.0))
-                .chain(gone.iter().map(|&(id, xid)| (xid, id)))
-                .max();
-            apply(cache, table, &rows, &gone, last, now).await?;
-            applied += (rows.len() + gone.len()) as u64;
-            if !full {
+            };
+            window.cut_rows(&mut rows, |r| (r.1, r.0));
+            apply(cache, table, &rows, &window.deleted, Some(end), now).await?;
+            applied += (rows.len() + window.deleted.len()) as u64;
+            if !window.more {
                 break;
             }
         }
@@ -109,10 +115,10 @@ async fn read_changes(
     conn: &mut PgConnection,
     table: &str,
     json: &str,
-    after: (i64, Uuid),
+    after: Cursor,
     watermark: i64,
     batch: i64,
-) -> Result<(Vec<Row>, Vec<(Uuid, i64)>), SyncError> {
+) -> Result<(Vec<Row>, FeedWindow), SyncError> {
     // Table names come from REFERENCE_TABLES only, never from input.
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT t.id, t.change_xid::text::bigint, jsonb_build_object({json})
@@ -126,41 +132,18 @@ async fn read_changes(
     .bind(batch)
     .fetch_all(&mut *conn)
     .await?;
-    let upto = rows.last().map(|r| (r.1, r.0));
-    let mut gone: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT row_id, change_xid::text::bigint FROM claimdesk.change_tombstone
-         WHERE table_name = $1 AND (change_xid, row_id) > ($2::text::xid8, $3)
-           AND change_xid < $4::text::xid8
-         ORDER BY change_xid, row_id LIMIT $5",
+    let last = rows.last().map(|r| (r.1, r.0));
+    let window = feed_window(
+        conn,
+        table,
+        after,
+        watermark,
+        last,
+        rows.len() as i64 == batch,
+        batch,
     )
-    .bind(table)
-    .bind(after.0.to_string())
-    .bind(after.1)
-    .bind(watermark.to_string())
-    .bind(batch)
-    .fetch_all(&mut *conn)
     .await?;
-    // Deletions past the last row read wait for the next round, so the
-    // cursor never passes a change it has not applied.
-    if let (Some(upto), true) = (upto, rows.len() as i64 == batch) {
-        gone.retain(|&(id, xid)| (xid, id) <= upto);
-    }
-    Ok((rows, gone))
-}
-
-async fn cursor(cache: &Cache, table: &str) -> Result<Option<(i64, Uuid)>, CacheError> {
-    let row: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT xid, id FROM sync_cursor WHERE source = ?")
-            .bind(format!("ref.{table}"))
-            .fetch_optional(cache.db())
-            .await?;
-    row.map(|(xid, id)| {
-        Ok((
-            xid,
-            Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?,
-        ))
-    })
-    .transpose()
+    Ok((rows, window))
 }
 
 /// The first sync of a table: every row visible in one snapshot, then the
@@ -216,8 +199,8 @@ async fn apply(
     cache: &Cache,
     table: &'static str,
     rows: &[Row],
-    gone: &[(Uuid, i64)],
-    cursor_at: Option<(i64, Uuid)>,
+    gone: &[Uuid],
+    cursor_at: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<(), SyncError> {
     let key = cache.key();
@@ -238,7 +221,7 @@ async fn apply(
         .await
         .map_err(CacheError::from)?;
     }
-    for (id, _) in gone {
+    for id in gone {
         sqlx::query("DELETE FROM reference_record WHERE table_name = ? AND id = ?")
             .bind(table)
             .bind(id.as_bytes().as_slice())

@@ -122,7 +122,7 @@ fn server_claim(r: &sqlx::postgres::PgRow) -> Result<ServerClaim, sqlx::Error> {
 }
 
 /// A cursor as stored: (xid, id).
-type Cursor = (i64, Uuid);
+pub(crate) type Cursor = (i64, Uuid);
 
 /// How much one pull reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,16 +226,18 @@ pub(crate) async fn store_cursor(
     Ok(())
 }
 
-async fn cursor(cache: &Cache, source: &str) -> Result<Option<Cursor>, CacheError> {
+/// Where `source` stands in the feed, if it has started.
+pub(crate) async fn load_cursor(cache: &Cache, source: &str) -> Result<Option<Cursor>, CacheError> {
     let row: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT xid, id FROM sync_cursor WHERE source = ?")
             .bind(source)
             .fetch_optional(cache.db())
             .await?;
     row.map(|(xid, id)| {
-        Uuid::from_slice(&id)
-            .map(|id| (xid, id))
-            .map_err(|e| CacheError::Database(sqlx::Error::Decode(Box::new(e))))
+        Ok((
+            xid,
+            Uuid::from_slice(&id).map_err(|_| crate::crypto::CryptoError::Malformed)?,
+        ))
     })
     .transpose()
 }
@@ -407,12 +409,16 @@ pub async fn pull_queue(
         return Ok(report);
     }
     let snapshot = snapshot_progress(cache).await?;
-    let incremental = cursor(cache, CLAIM_SOURCE).await?;
+    let incremental = load_cursor(cache, CLAIM_SOURCE).await?;
     if incremental.is_none() || snapshot.is_some() {
         snapshot_queue(cache, central, limits, now, snapshot, progress, &mut report).await?;
     }
     feed_queue(cache, central, batch, now, progress, &mut report).await?;
-    // The feed brings changes to any open claim; keep only the head.
+    // The feed brings changes to any open claim; keep only the head. Only
+    // a pull that added rows can have pushed the queue past it.
+    if report.upserted == 0 {
+        return Ok(report);
+    }
     let trimmed = sqlx::query(
         "DELETE FROM queue_claim WHERE id IN (SELECT id FROM queue_claim
              ORDER BY priority_rank, prompt_pay_due, received_at, id LIMIT -1 OFFSET ?)",
@@ -579,43 +585,26 @@ async fn feed_queue(
 ) -> Result<(), SyncError> {
     let mut applied = 0u64;
     loop {
-        let (after_xid, after_id) = cursor(cache, CLAIM_SOURCE)
+        let after = load_cursor(cache, CLAIM_SOURCE)
             .await?
             .unwrap_or((0, Uuid::nil()));
         let mut conn = central.acquire().await?;
         let watermark = start_pull(&mut conn).await?;
-        let read = feed_batch(&mut conn, (after_xid, after_id), watermark, batch).await;
+        let read = feed_batch(&mut conn, after, watermark, batch).await;
         end_pull(&mut conn, read.is_ok()).await;
         drop(conn);
-        let (mut claims, tombstones) = read?;
-        let claims_full = claims.len() as i64 == batch;
-        let upto: Option<Cursor> = claims.last().map(|c| (c.xid, c.id));
-        if claims.is_empty() && tombstones.is_empty() {
+        let (mut claims, window) = read?;
+        let Some(end) = window.end else {
             break;
-        }
-        let last_tombstone = tombstones.last().map(|&(id, xid)| (xid, id));
-        let tombstones_full = tombstones.len() as i64 == batch;
-        let next = if tombstones_full {
-            // More deletions may lie before the last claim read: stop at the
-            // last deletion and leave later claims to the next round.
-            let stop = last_tombstone.expect("a full batch is not empty");
-            claims.retain(|c| (c.xid, c.id) <= stop);
-            stop
-        } else {
-            [upto, last_tombstone]
-                .into_iter()
-                .flatten()
-                .max()
-                .expect("one of them is non-empty")
         };
-        let removals: Vec<Uuid> = tombstones.iter().map(|t| t.0).collect();
+        window.cut_rows(&mut claims, |c| (c.xid, c.id));
         let held = held_claims(cache).await?;
         apply_batch(
             cache,
             Batch {
                 upserts: &claims,
-                removals: &removals,
-                cursors: &[CursorUpdate::set(CLAIM_SOURCE, next)],
+                removals: &window.deleted,
+                cursors: &[CursorUpdate::set(CLAIM_SOURCE, end)],
                 snapshot: SnapshotMark::Keep,
             },
             &held,
@@ -623,27 +612,26 @@ async fn feed_queue(
             report,
         )
         .await?;
-        applied += (claims.len() + removals.len()) as u64;
+        applied += (claims.len() + window.deleted.len()) as u64;
         progress(PullProgress {
             applied,
             expected: None,
         });
-        if !claims_full && !tombstones_full {
+        if !window.more {
             break;
         }
     }
     Ok(())
 }
 
-/// One batch of claim changes and deletions, inside the caller's pull
-/// transaction. Deletions are read up to the last changed row read (or the
-/// watermark when there is none).
+/// One batch of claim changes and the deletions that go with it, inside the
+/// caller's pull transaction.
 async fn feed_batch(
     conn: &mut PgConnection,
     after: Cursor,
     watermark: i64,
     batch: i64,
-) -> Result<(Vec<ServerClaim>, Vec<(Uuid, i64)>), SyncError> {
+) -> Result<(Vec<ServerClaim>, FeedWindow), SyncError> {
     let rows = sqlx::query(&format!(
         "SELECT {CLAIM_COLUMNS} FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
          WHERE (c.change_xid, c.id) > ($1::text::xid8, $2) AND c.change_xid < $3::text::xid8
@@ -659,13 +647,66 @@ async fn feed_batch(
         .iter()
         .map(server_claim)
         .collect::<Result<Vec<_>, _>>()?;
-    let upto: Option<Cursor> = claims.last().map(|c| (c.xid, c.id));
-    let tombstones: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT row_id, change_xid::text::bigint FROM claimdesk.change_tombstone
-         WHERE table_name = 'claim' AND (change_xid, row_id) > ($1::text::xid8, $2)
-           AND change_xid < $3::text::xid8 AND ($4::bigint IS NULL OR (change_xid, row_id) <= ($4::text::xid8, $5))
-         ORDER BY change_xid, row_id LIMIT $6",
+    let last = claims.last().map(|c| (c.xid, c.id));
+    let window = feed_window(
+        conn,
+        "claim",
+        after,
+        watermark,
+        last,
+        claims.len() as i64 == batch,
+        batch,
     )
+    .await?;
+    Ok((claims, window))
+}
+
+/// The deletions that travel with a batch of changed rows, and where the
+/// batch ends. Changed rows and deletions are two streams in one feed order:
+/// when the row read was cut by its limit, deletions are read only up to its
+/// last row; when the deletion read is cut by its limit, the batch ends at
+/// its last deletion and the rows after it wait for the next round. Either
+/// way the cursor never passes a change it has not applied.
+pub(crate) struct FeedWindow {
+    /// Rows deleted on central, in feed order.
+    pub deleted: Vec<Uuid>,
+    /// Where the cursor moves to (None: nothing changed).
+    pub end: Option<Cursor>,
+    /// Changed rows after this wait for the next round.
+    cut: Option<Cursor>,
+    /// A limit was reached: there may be more.
+    pub more: bool,
+}
+
+impl FeedWindow {
+    /// Drops the changed rows past the window's end.
+    pub fn cut_rows<T>(&self, rows: &mut Vec<T>, at: impl Fn(&T) -> Cursor) {
+        if let Some(cut) = self.cut {
+            rows.retain(|r| at(r) <= cut);
+        }
+    }
+}
+
+/// Reads the deletions of `table` that go with a batch of changed rows whose
+/// last row is `rows_last` (see [`FeedWindow`]).
+pub(crate) async fn feed_window(
+    conn: &mut PgConnection,
+    table: &str,
+    after: Cursor,
+    watermark: i64,
+    rows_last: Option<Cursor>,
+    rows_full: bool,
+    batch: i64,
+) -> Result<FeedWindow, sqlx::Error> {
+    let upto = rows_last.filter(|_| rows_full);
+    let deleted: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT row_id, change_xid::text::bigint FROM claimdesk.change_tombstone
+         WHERE table_name = $1 AND (change_xid, row_id) > ($2::text::xid8, $3)
+           AND change_xid < $4::text::xid8
+           AND ($5::bigint IS NULL OR (change_xid, row_id) <= ($5::text::xid8, $6))
+         ORDER BY change_xid, row_id LIMIT $7",
+    )
+    .bind(table)
     .bind(after.0.to_string())
     .bind(after.1)
     .bind(watermark.to_string())
@@ -674,7 +715,19 @@ async fn feed_batch(
     .bind(batch)
     .fetch_all(&mut *conn)
     .await?;
-    Ok((claims, tombstones))
+    let deletions_full = deleted.len() as i64 == batch;
+    let last_deleted = deleted.last().map(|&(id, xid)| (xid, id));
+    let (end, cut) = if deletions_full {
+        (last_deleted, last_deleted)
+    } else {
+        (rows_last.max(last_deleted), None)
+    };
+    Ok(FeedWindow {
+        deleted: deleted.into_iter().map(|(id, _)| id).collect(),
+        end,
+        cut,
+        more: rows_full || deletions_full,
+    })
 }
 
 /// Fetches the given claims directly (after their outbox entries settled)

@@ -3,7 +3,7 @@
 mod support;
 
 use chrono::Utc;
-use claimdesk_local::reference::{self, pull_reference};
+use claimdesk_local::reference::{self, pull_reference, ReferencePlan};
 use claimdesk_local::sync::{self, PullLimits};
 use support::common::TestDb;
 
@@ -44,7 +44,8 @@ async fn each_role_gets_what_its_screens_need_and_changes_follow() {
         0,
         "no claims for credentialing"
     );
-    let report = pull_reference(&cache, &credentialing, 10, Utc::now())
+    let plan = ReferencePlan::discover(&credentialing).await.unwrap();
+    let report = pull_reference(&cache, &credentialing, &plan, 10, Utc::now())
         .await
         .unwrap();
     assert!(!report.contains_key("plan"), "{report:?}");
@@ -79,7 +80,7 @@ async fn each_role_gets_what_its_screens_need_and_changes_follow() {
         .unwrap();
     let mut seen = false;
     for _ in 0..300 {
-        let r = pull_reference(&cache, &credentialing, 10, Utc::now())
+        let r = pull_reference(&cache, &credentialing, &plan, 10, Utc::now())
             .await
             .unwrap();
         if r.get("provider") == Some(&1) {
@@ -111,7 +112,8 @@ async fn each_role_gets_what_its_screens_need_and_changes_follow() {
     let dir = tempfile::tempdir().unwrap();
     let owner = support::owner(&login);
     let (cache, _) = support::open(dir.path(), &owner, &kc).await;
-    pull_reference(&cache, &adjudicator, 500, Utc::now())
+    let plan = ReferencePlan::discover(&adjudicator).await.unwrap();
+    pull_reference(&cache, &adjudicator, &plan, 500, Utc::now())
         .await
         .unwrap();
     for table in ["plan", "plan_benefit", "provider", "fee_schedule"] {

@@ -11,13 +11,6 @@ use sqlx::PgPool;
 use support::common;
 use uuid::Uuid;
 
-async fn login_name(pool: &PgPool) -> String {
-    sqlx::query_scalar("SELECT current_user::text")
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn pull(cache: &Cache, central: &PgPool) -> sync::PullReport {
     sync::pull_queue(
         cache,
@@ -68,11 +61,14 @@ async fn open_visible(central: &PgPool) -> i64 {
 #[tokio::test]
 async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk() {
     let mut db = support::seeded(1_200, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
 
     let mut seen: Vec<PullProgress> = Vec::new();
     let report = sync::pull_queue(
@@ -151,11 +147,14 @@ async fn the_first_sync_mirrors_the_open_queue_with_progress_and_no_phi_on_disk(
 #[tokio::test]
 async fn incremental_pulls_follow_changes_and_closed_claims_leave() {
     let mut db = support::seeded(300, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     pull(&cache, &central).await;
     let before = cache.queue_len().await.unwrap();
 
@@ -233,11 +232,14 @@ fn code_of(e: sqlx::Error) -> claimdesk_core::ErrorCode {
 #[tokio::test]
 async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() {
     let mut db = support::seeded(200, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     pull(&cache, &central).await;
 
     let (claim, version, lines) = checkout(&central).await;
@@ -333,11 +335,14 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
 #[tokio::test]
 async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
     let mut db = support::seeded(200, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     pull(&cache, &central).await;
     let (claim, version, lines) = checkout(&central).await;
     // Someone changed the claim after it was opened here.
@@ -392,11 +397,14 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
 #[tokio::test]
 async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     let mut db = support::seeded(300, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir,
+        kc,
+        owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     pull(&cache, &central).await;
     let before = cache.queue(10_000).await.unwrap();
     // Every sealed table has rows: an opened claim, and its queued view.
@@ -411,7 +419,10 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
     .unwrap();
     let queued = outbox::entries(&cache).await.unwrap();
     assert_eq!(queued.len(), 1);
-    claimdesk_local::reference::pull_reference(&cache, &central, 500, Utc::now())
+    let plan = claimdesk_local::reference::ReferencePlan::discover(&central)
+        .await
+        .unwrap();
+    claimdesk_local::reference::pull_reference(&cache, &central, &plan, 500, Utc::now())
         .await
         .unwrap();
     let providers = claimdesk_local::reference::records(&cache, "provider")
@@ -465,11 +476,14 @@ async fn key_rotation_re_seals_every_row_and_drops_the_old_key() {
 #[tokio::test]
 async fn only_the_head_of_the_queue_is_kept() {
     let mut db = support::seeded(400, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login_name(&central).await);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     let limits = sync::PullLimits {
         batch: 20,
         head: 50,
@@ -540,12 +554,14 @@ async fn only_the_head_of_the_queue_is_kept() {
 #[tokio::test]
 async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
     let mut db = support::seeded(200, 5, 30).await;
-    let central = db.login("adjudicator").await;
-    let login = login_name(&central).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kc = support::keychain().await;
-    let owner = support::owner(&login);
-    let (cache, _) = support::open(dir.path(), &owner, &kc).await;
+    let support::Desk {
+        central,
+        login,
+        dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
     let (claim, number, dob): (Uuid, String, chrono::NaiveDate) = sqlx::query_as(
         "SELECT c.id, c.claim_number, m.date_of_birth FROM claimdesk.claim c
          JOIN claimdesk.member m ON m.id = c.member_id

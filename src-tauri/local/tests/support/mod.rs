@@ -65,3 +65,41 @@ pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
     .unwrap();
     db
 }
+
+/// One person at their desk: logged in to a seeded database as `role`, with
+/// their cache open in a temporary folder and its key in the real keychain.
+pub struct Desk {
+    /// Their central connection pool.
+    pub central: sqlx::PgPool,
+    /// Their login name.
+    pub login: String,
+    /// The folder the cache lives in (removed when dropped).
+    pub dir: tempfile::TempDir,
+    /// The keychain holding the cache key.
+    pub kc: Keychain,
+    /// Whose cache it is.
+    pub owner: CacheOwner,
+    /// The open cache.
+    pub cache: Cache,
+}
+
+/// Sits a new `role` login down at a desk (see [`Desk`]).
+pub async fn desk(db: &mut TestDb, role: &str) -> Desk {
+    let central = db.login(role).await;
+    let login: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&central)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = keychain().await;
+    let owner = owner(&login);
+    let (cache, _) = open(dir.path(), &owner, &kc).await;
+    Desk {
+        central,
+        login,
+        dir,
+        kc,
+        owner,
+        cache,
+    }
+}
