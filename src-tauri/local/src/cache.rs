@@ -24,7 +24,7 @@ use crate::keychain::{KeyRing, Keychain, KeychainError};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/cache");
 
 /// Tables whose rows carry a sealed blob and its key id.
-const SEALED_TABLES: [&str; 3] = ["queue_claim", "claim_detail", "outbox"];
+const SEALED_TABLES: [&str; 4] = ["queue_claim", "claim_detail", "outbox", "outbox_conflict"];
 
 /// The plaintext sealed as the key check; opening it proves the key.
 const KEY_CHECK: &[u8] = b"claimdesk cache key check v1";
@@ -113,7 +113,25 @@ impl CacheError {
 pub struct Cache {
     pool: SqlitePool,
     keys: Arc<RwLock<KeyRing>>,
+    /// Held (shared) by every write from taking its sealing key until its
+    /// commit; a rotation takes it alone for its last pass, so no row sealed
+    /// under the retiring key can land after that pass.
+    sealing: Arc<tokio::sync::RwLock<()>>,
     path: PathBuf,
+}
+
+/// The key to seal with, and the right to write under it until dropped
+/// (after the transaction commits).
+pub(crate) struct SealingKey {
+    key: DataKey,
+    _gate: tokio::sync::OwnedRwLockReadGuard<()>,
+}
+
+impl std::ops::Deref for SealingKey {
+    type Target = DataKey;
+    fn deref(&self) -> &DataKey {
+        &self.key
+    }
 }
 
 impl Cache {
@@ -161,6 +179,7 @@ impl Cache {
                 Self {
                     pool,
                     keys: Arc::new(RwLock::new(keys)),
+                    sealing: Arc::default(),
                     path,
                 },
                 Opened::Existing,
@@ -203,6 +222,7 @@ impl Cache {
         Ok(Self {
             pool,
             keys: Arc::new(RwLock::new(keys)),
+            sealing: Arc::default(),
             path: path.to_path_buf(),
         })
     }
@@ -273,9 +293,13 @@ impl Cache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The key new blobs are sealed with.
-    pub(crate) fn key(&self) -> DataKey {
-        self.ring().current().clone()
+    /// The key new blobs are sealed with; hold it until the write commits.
+    pub(crate) async fn sealing_key(&self) -> SealingKey {
+        let gate = self.sealing.clone().read_owned().await;
+        SealingKey {
+            key: self.ring().current().clone(),
+            _gate: gate,
+        }
     }
 
     /// The key that sealed a blob, if the ring holds it.
@@ -380,7 +404,7 @@ impl Cache {
     /// Re-seals up to `batch` rows (of every sealed table) still under an
     /// older key; returns how many it re-sealed (0 when the rotation is done).
     pub async fn reseal_batch(&self, batch: i64) -> Result<u64, CacheError> {
-        let current = self.key();
+        let current = self.ring().current().clone();
         let mut tx = self.pool.begin().await?;
         let mut done = 0u64;
         // The table name is also the AAD's: a blob re-sealed for its own row.
@@ -464,6 +488,10 @@ impl Cache {
         while self.reseal_batch(2_000).await? > 0 {
             tokio::task::yield_now().await;
         }
+        // Writers that took the retiring key before the switch may still be
+        // in flight: wait for them, then the last pass sees their rows.
+        let _alone = self.sealing.write().await;
+        while self.reseal_batch(2_000).await? > 0 {}
         let done = self.ring().without_older();
         keychain.store(&owner.account(), &done).await?;
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = done;
@@ -558,4 +586,76 @@ pub struct QueueClaim {
     pub member_id: Uuid,
     /// The sealed part, opened.
     pub phi: ClaimPhi,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::{self, Mutation};
+
+    fn view(n: u32) -> Mutation {
+        Mutation::PhiView {
+            resource_type: "claim".into(),
+            resource_id: format!("claim-{n}"),
+            member_id: None,
+            viewed_at: Utc::now(),
+        }
+    }
+
+    /// A write that took the retiring key before the switch and commits
+    /// after the re-seal passes must still be re-sealed before the old key
+    /// is dropped; otherwise its row could never be read again.
+    #[tokio::test]
+    async fn rotation_waits_for_a_write_sealed_under_the_retiring_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<keyring_core::api::CredentialStore> =
+            keyring_core::mock::Store::new().unwrap();
+        let keychain = Keychain::with_store(store).await;
+        let owner = CacheOwner {
+            login: "alice".into(),
+            server: "db:5432/claimdesk".into(),
+        };
+        let (cache, _) = Cache::open(dir.path(), &owner, &keychain).await.unwrap();
+        outbox::enqueue(
+            &cache,
+            Uuid::now_v7(),
+            &view(1),
+            outbox::LocalEffect::None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let retiring = cache.key_ids()[0];
+
+        // A writer takes the key, then stalls.
+        let stalled = cache.sealing_key().await;
+        let rotation = tokio::spawn({
+            let (cache, owner, keychain) = (cache.clone(), owner.clone(), keychain.clone());
+            async move { cache.rotate_key(&owner, &keychain).await }
+        });
+        // Until the new key is in (or, without the wait, the rotation is over).
+        while cache.key_ids().len() < 2 && !rotation.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !rotation.is_finished(),
+            "the rotation dropped the old key while a write under it was in flight"
+        );
+
+        let mut tx = cache.db().begin().await.unwrap();
+        outbox::enqueue_in(&mut tx, &stalled, Uuid::now_v7(), &view(2), Utc::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        drop(stalled);
+
+        let new = rotation.await.unwrap().unwrap();
+        assert_ne!(new, retiring);
+        assert_eq!(cache.key_ids(), vec![new]);
+        let entries = outbox::entries(&cache).await.unwrap();
+        assert_eq!(entries.len(), 2, "both rows open under the new key alone");
+        assert!(matches!(&entries[1].mutation,
+            Mutation::PhiView { resource_id, .. } if resource_id == "claim-2"));
+    }
 }

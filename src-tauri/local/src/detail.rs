@@ -14,7 +14,8 @@ use crate::crypto::CryptoError;
 use crate::outbox::{self, LocalEffect, Mutation};
 
 /// A claim in full, as JSON from central: the claim, `lines`, `diagnoses`,
-/// `notes`, `history` and `member`. PHI throughout, so Debug is masked.
+/// `notes`, `history`, `member` and `lease` (null when nobody holds it).
+/// PHI throughout, so Debug is masked.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct ClaimRecord(pub serde_json::Value);
 
@@ -93,8 +94,22 @@ SELECT c.version, c.member_id, jsonb_build_object(
                                          'address_line1', m.address_line1, 'address_line2', m.address_line2,
                                          'city', m.city, 'state', m.state, 'postal_code', m.postal_code,
                                          'phone', m.phone, 'status', m.status)
-               FROM claimdesk.member m WHERE m.id = c.member_id))
+               FROM claimdesk.member m WHERE m.id = c.member_id),
+    'lease', (SELECT jsonb_build_object('holder', q.lease_holder, 'expires_at', q.lease_expires_at)
+              FROM claimdesk.queue_entry q WHERE q.claim_id = c.id AND q.lease_holder IS NOT NULL))
 FROM claimdesk.claim c WHERE c.id = $1";
+
+/// Central's current record of claim `id`: version, member, record. None
+/// when it does not exist or this login may not see it.
+pub(crate) async fn fetch_record(
+    central: &PgPool,
+    id: Uuid,
+) -> Result<Option<(i32, Uuid, serde_json::Value)>, sqlx::Error> {
+    sqlx::query_as(RECORD_SQL)
+        .bind(id)
+        .fetch_optional(central)
+        .await
+}
 
 /// Opens claim `id` for the person: from central if it answers, else the
 /// stored copy; records the view either way.
@@ -105,12 +120,7 @@ pub async fn open_claim(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<OpenedClaim, OpenError> {
-    let fetched: Result<Option<(i32, Uuid, serde_json::Value)>, sqlx::Error> =
-        sqlx::query_as(RECORD_SQL)
-            .bind(id)
-            .fetch_optional(central)
-            .await;
-    let opened = match fetched {
+    let opened = match fetch_record(central, id).await {
         Ok(Some((version, member_id, record))) => {
             let opened = OpenedClaim {
                 id,
@@ -155,11 +165,28 @@ async fn store_and_record_view(
     opened: &OpenedClaim,
     now: DateTime<Utc>,
 ) -> Result<(), OpenError> {
-    let key = cache.key();
-    let plain =
-        zeroize::Zeroizing::new(serde_json::to_vec(&opened.record.0).expect("JSON serialises"));
+    let key = cache.sealing_key().await;
     let view = view_of(opened, now);
     let mut tx = cache.db().begin().await.map_err(CacheError::from)?;
+    store_in(&mut tx, &key, opened, now)
+        .await
+        .map_err(CacheError::from)?;
+    outbox::enqueue_in(&mut tx, &key, Uuid::now_v7(), &view, now)
+        .await
+        .map_err(CacheError::from)?;
+    tx.commit().await.map_err(CacheError::from)?;
+    Ok(())
+}
+
+/// Writes a claim's record into `claim_detail`, sealed.
+async fn store_in(
+    tx: &mut sqlx::SqliteConnection,
+    key: &crate::crypto::DataKey,
+    opened: &OpenedClaim,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let plain =
+        zeroize::Zeroizing::new(serde_json::to_vec(&opened.record.0).expect("JSON serialises"));
     sqlx::query(
         "INSERT INTO claim_detail (id, version, member_id, fetched_at, key_id, sealed) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, member_id = excluded.member_id,
@@ -172,13 +199,116 @@ async fn store_and_record_view(
     .bind(key.id().0)
     .bind(key.seal("claim_detail", opened.id, &plain))
     .execute(&mut *tx)
-    .await
-    .map_err(CacheError::from)?;
-    outbox::enqueue_in(&mut tx, &key, Uuid::now_v7(), &view, now)
-        .await
-        .map_err(CacheError::from)?;
-    tx.commit().await.map_err(CacheError::from)?;
+    .await?;
     Ok(())
+}
+
+/// How long a claim opened here but no longer leased by this person stays
+/// stored: long enough to reopen it after a dropped connection the same
+/// day, short enough that PHI does not pile up on a laptop.
+pub const UNLEASED_RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
+/// What [`keep_leased`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeasedReport {
+    /// Claims this person holds a live lease on.
+    pub leased: u64,
+    /// Of those, records fetched (new, or changed on central).
+    pub fetched: u64,
+    /// Stored records let go (not leased, older than the retention).
+    pub pruned: u64,
+}
+
+/// Keeps the person's leased claims stored in full, so they open and can
+/// be decided offline: fetches each one that is missing or older than
+/// central's version, and lets go of unleased ones past
+/// [`UNLEASED_RETENTION`]. A prefetch is not a view, so no audit event; the
+/// view is recorded when the person opens the claim. Claims with unsent
+/// local writes are left alone either way.
+pub async fn keep_leased(
+    cache: &Cache,
+    central: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<LeasedReport, crate::sync::SyncError> {
+    let leased: Vec<(Uuid, i32)> = sqlx::query_as(
+        "SELECT q.claim_id, c.version FROM claimdesk.queue_entry q
+         JOIN claimdesk.claim c ON c.id = q.claim_id
+         WHERE q.lease_holder = session_user AND q.lease_expires_at > now()",
+    )
+    .fetch_all(central)
+    .await?;
+    let stored: Vec<(Vec<u8>, i64, String)> =
+        sqlx::query_as("SELECT id, version, fetched_at FROM claim_detail")
+            .fetch_all(cache.db())
+            .await
+            .map_err(CacheError::from)?;
+    let stored: std::collections::HashMap<Uuid, (i64, String)> = stored
+        .into_iter()
+        .filter_map(|(id, v, at)| Some((Uuid::from_slice(&id).ok()?, (v, at))))
+        .collect();
+    let held: std::collections::HashSet<Uuid> = {
+        let ids: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT DISTINCT claim_id FROM outbox WHERE claim_id IS NOT NULL")
+                .fetch_all(cache.db())
+                .await
+                .map_err(CacheError::from)?;
+        ids.iter()
+            .filter_map(|b| Uuid::from_slice(b).ok())
+            .collect()
+    };
+    let mut report = LeasedReport {
+        leased: leased.len() as u64,
+        ..LeasedReport::default()
+    };
+    for &(id, version) in &leased {
+        let current = stored
+            .get(&id)
+            .is_some_and(|(v, _)| *v >= i64::from(version));
+        if current || held.contains(&id) {
+            continue;
+        }
+        let Some((version, member_id, record)) = fetch_record(central, id).await? else {
+            continue;
+        };
+        let opened = OpenedClaim {
+            id,
+            version: version.into(),
+            member_id,
+            record: ClaimRecord(record),
+            source: Source::Central,
+        };
+        let key = cache.sealing_key().await;
+        let mut tx = cache.db().begin().await.map_err(CacheError::from)?;
+        store_in(&mut tx, &key, &opened, now)
+            .await
+            .map_err(CacheError::from)?;
+        tx.commit().await.map_err(CacheError::from)?;
+        report.fetched += 1;
+    }
+    let leased: std::collections::HashSet<Uuid> = leased.iter().map(|(id, _)| *id).collect();
+    let cutoff = now - UNLEASED_RETENTION;
+    let stale: Vec<Uuid> = stored
+        .iter()
+        .filter(|(id, (_, at))| {
+            !leased.contains(id)
+                && !held.contains(id)
+                && at.parse::<DateTime<Utc>>().map_or(true, |at| at < cutoff)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if !stale.is_empty() {
+        let mut tx = cache.db().begin().await.map_err(CacheError::from)?;
+        for id in &stale {
+            sqlx::query("DELETE FROM claim_detail WHERE id = ?")
+                .bind(id.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(CacheError::from)?;
+        }
+        tx.commit().await.map_err(CacheError::from)?;
+        report.pruned = stale.len() as u64;
+    }
+    Ok(report)
 }
 
 /// The stored copy of a claim, if this computer has one.

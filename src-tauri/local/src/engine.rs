@@ -1,6 +1,7 @@
 //! The sync engine: a tokio task that keeps the cache in step with central.
 //!
-//! It pulls the queue, pushes the outbox, then waits for whichever comes
+//! It pulls the queue, the reference records and the person's leased
+//! claims (in full, for offline work), pushes the outbox, then waits for whichever comes
 //! first: a `NOTIFY claimdesk_changes` from central, a kick from this app (a
 //! new outbox entry), the outbox's retry time, or the poll interval (the
 //! fallback when notifications are lost). While central is unreachable it
@@ -151,14 +152,16 @@ async fn run(
 ) {
     let mut notifications: Option<PgListener> = None;
     let mut failures: i64 = 0;
-    // What reference tables this login may read; asked once, kept.
+    // What reference tables this login may read, and whether it holds
+    // leases (adjudicators, supervisors); asked once, kept.
     let mut plan: Option<ReferencePlan> = None;
+    let mut leases: Option<bool> = None;
     loop {
         if notifications.is_none() {
             notifications = listener(&central).await;
         }
         let mut retry_at = None;
-        let pulled = pull(&cache, &central, &config, &status, &mut plan).await;
+        let pulled = pull(&cache, &central, &config, &status, &mut plan, &mut leases).await;
         match pulled {
             Ok(()) => {
                 failures = 0;
@@ -223,6 +226,7 @@ async fn pull(
     config: &EngineConfig,
     status: &watch::Sender<SyncStatus>,
     plan: &mut Option<ReferencePlan>,
+    leases: &mut Option<bool>,
 ) -> Result<(), ErrorCode> {
     // Owns its sender: a closure borrowing across the await below would make
     // the task's future not Send for every lifetime.
@@ -266,6 +270,11 @@ async fn pull(
         },
         (Err(e), _) => Err(e),
     };
+    // Then the person's leased claims in full, for offline work.
+    let result = match result {
+        Ok(()) => keep_leased(cache, central, leases, (config.now)()).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => {
             let now = (config.now)();
@@ -283,6 +292,26 @@ async fn pull(
             Err(e.code())
         }
     }
+}
+
+async fn keep_leased(
+    cache: &Cache,
+    central: &PgPool,
+    leases: &mut Option<bool>,
+    now: DateTime<Utc>,
+) -> Result<(), sync::SyncError> {
+    let holds = match *leases {
+        Some(known) => known,
+        None => *leases.insert(
+            sqlx::query_scalar("SELECT has_table_privilege('claimdesk.queue_entry', 'SELECT')")
+                .fetch_one(central)
+                .await?,
+        ),
+    };
+    if holds {
+        crate::detail::keep_leased(cache, central, now).await?;
+    }
+    Ok(())
 }
 
 async fn refresh_counts(cache: &Cache, status: &watch::Sender<SyncStatus>) {

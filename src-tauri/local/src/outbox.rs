@@ -60,6 +60,39 @@ pub enum Mutation {
         /// When they looked.
         viewed_at: DateTime<Utc>,
     },
+    /// A file attached to a claim (see `claimdesk.claim_attach_document`).
+    Attach {
+        /// The claim.
+        claim_id: Uuid,
+        /// The document's id, chosen here so the UI can show it at once.
+        document_id: Uuid,
+        /// medical_record, correspondence, …
+        document_type: String,
+        /// The name the file had.
+        file_name: String,
+        /// application/pdf, image/png, image/jpeg or image/tiff.
+        mime_type: String,
+        /// The bytes; base64 in the payload, as central decodes it.
+        #[serde(with = "base64_bytes")]
+        content: Vec<u8>,
+    },
+}
+
+/// Bytes as one base64 string: what `decode(…, 'base64')` reads on central.
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl std::fmt::Debug for Mutation {
@@ -75,13 +108,16 @@ impl Mutation {
             Self::Decide { .. } => "decide",
             Self::Note { .. } => "note",
             Self::PhiView { .. } => "phi_view",
+            Self::Attach { .. } => "attach",
         }
     }
 
     /// The claim it concerns, if any.
     pub fn claim_id(&self) -> Option<Uuid> {
         match self {
-            Self::Decide { claim_id, .. } | Self::Note { claim_id, .. } => Some(*claim_id),
+            Self::Decide { claim_id, .. }
+            | Self::Note { claim_id, .. }
+            | Self::Attach { claim_id, .. } => Some(*claim_id),
             Self::PhiView { .. } => None,
         }
     }
@@ -164,8 +200,9 @@ pub async fn enqueue(
     effect: LocalEffect,
     now: DateTime<Utc>,
 ) -> Result<(), CacheError> {
+    let key = cache.sealing_key().await;
     let mut tx = cache.db().begin().await?;
-    enqueue_in(&mut tx, &cache.key(), id, mutation, now).await?;
+    enqueue_in(&mut tx, &key, id, mutation, now).await?;
     if let Some(claim) = mutation.claim_id() {
         match effect {
             LocalEffect::None => {}
@@ -261,8 +298,68 @@ pub async fn counts(cache: &Cache) -> Result<(i64, i64), CacheError> {
     .await?)
 }
 
+/// Central's side of a conflict, as it stood when central refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CentralVersion {
+    /// The claim's version on central.
+    pub version: i64,
+    /// The record (see `detail::ClaimRecord`), lease included.
+    pub record: crate::detail::ClaimRecord,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A refused mutation with both versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// What this desktop tried (the outbox entry, its refusal code in
+    /// `last_error`).
+    pub ours: OutboxEntry,
+    /// What central holds. None when the claim is gone or no longer
+    /// visible to this login, or central stopped answering before the
+    /// record could be fetched.
+    pub theirs: Option<CentralVersion>,
+}
+
+/// Entries central refused, oldest first, each with central's version.
+pub async fn conflicts(cache: &Cache) -> Result<Vec<Conflict>, CacheError> {
+    /// id, version, fetched_at, sealed
+    type Row = (Vec<u8>, i64, String, Vec<u8>);
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT id, version, fetched_at, sealed FROM outbox_conflict")
+            .fetch_all(cache.db())
+            .await?;
+    let mut theirs = std::collections::HashMap::with_capacity(rows.len());
+    for (id, version, fetched_at, sealed) in rows {
+        let id = Uuid::from_slice(&id).map_err(|_| CryptoError::Malformed)?;
+        let plain = zeroize::Zeroizing::new(cache.key_for(&sealed)?.open(
+            "outbox_conflict",
+            id,
+            &sealed,
+        )?);
+        let record = serde_json::from_slice(&plain).map_err(|_| CryptoError::Tampered)?;
+        theirs.insert(
+            id,
+            CentralVersion {
+                version,
+                record: crate::detail::ClaimRecord(record),
+                fetched_at: fetched_at.parse().map_err(|_| CryptoError::Malformed)?,
+            },
+        );
+    }
+    Ok(entries(cache)
+        .await?
+        .into_iter()
+        .filter(|e| e.state == "conflict")
+        .map(|ours| Conflict {
+            theirs: theirs.remove(&ours.id),
+            ours,
+        })
+        .collect())
+}
+
 /// The person dealt with a conflict (redid the work on the new version, or
-/// let it go): the entry leaves the outbox.
+/// let it go): the entry leaves the outbox, central's copy with it.
 pub async fn dismiss(cache: &Cache, id: Uuid) -> Result<bool, CacheError> {
     let done = sqlx::query("DELETE FROM outbox WHERE id = ? AND state = 'conflict'")
         .bind(id.as_bytes().as_slice())
@@ -320,13 +417,42 @@ pub async fn push(
                     report.retry_at = Some(retry);
                     break;
                 }
+                // Central's side, fetched now so the person sees both
+                // versions, even if central is out of reach later.
+                let theirs = match entry.mutation.claim_id() {
+                    Some(claim) => crate::detail::fetch_record(central, claim)
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                };
+                let key = cache.sealing_key().await;
+                let mut tx = cache.db().begin().await?;
                 sqlx::query(
                     "UPDATE outbox SET state = 'conflict', attempts = attempts + 1, last_error = ? WHERE id = ?",
                 )
                 .bind(code_name(code))
                 .bind(id.as_bytes().as_slice())
-                .execute(cache.db())
+                .execute(&mut *tx)
                 .await?;
+                if let Some((version, _member, record)) = theirs {
+                    let plain = zeroize::Zeroizing::new(
+                        serde_json::to_vec(&record).expect("JSON serialises"),
+                    );
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO outbox_conflict (id, version, fetched_at, key_id, sealed)
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(id.as_bytes().as_slice())
+                    .bind(version)
+                    .bind(now.to_rfc3339())
+                    .bind(key.id().0)
+                    .bind(key.seal("outbox_conflict", id, &plain))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                drop(key);
                 report.conflicts += 1;
                 report.settled_claims.extend(entry.mutation.claim_id());
             }

@@ -2,6 +2,10 @@
 //! read: plans and benefits, providers and their credentials, contracts and
 //! fee schedules. An adjudicator gets what the engine prices with; a
 //! credentialing specialist gets providers, credentials and verifications.
+//! A supervisor gets what an adjudicator gets, restricted claims included
+//! (row security decides); the supervisor's audit trail and team-lease
+//! screens read central live, since they watch other people's work as it
+//! happens and have no offline use.
 //! Each table follows central's change feed with its own cursor; rows are
 //! sealed like everything else in the cache.
 
@@ -203,7 +207,7 @@ async fn apply(
     cursor_at: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<(), SyncError> {
-    let key = cache.key();
+    let key = cache.sealing_key().await;
     let mut tx = cache.db().begin().await.map_err(CacheError::from)?;
     for (id, xid, record) in rows {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(record).expect("JSON serialises"));

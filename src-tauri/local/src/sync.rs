@@ -285,7 +285,7 @@ async fn apply_batch(
         cursors,
         snapshot,
     } = batch;
-    let key = cache.key();
+    let key = cache.sealing_key().await;
     let mut open = Vec::with_capacity(upserts.len());
     let mut closed = Vec::new();
     for c in upserts {

@@ -78,6 +78,12 @@ async fn a_notify_wakes_the_engine_and_the_poll_catches_what_notify_missed() {
     let owner = support::owner(&login);
     let (cache, _) = support::open(dir.path(), &owner, &kc).await;
 
+    // A claim this person holds: the engine stores it in full.
+    let (leased,): (Uuid,) = sqlx::query_as("SELECT claim_id FROM claimdesk.claim_checkout()")
+        .fetch_one(&central)
+        .await
+        .unwrap();
+
     // Polling every 10 minutes: only a notification explains a quick update.
     let engine = SyncEngine::start(
         cache.clone(),
@@ -92,6 +98,15 @@ async fn a_notify_wakes_the_engine_and_the_poll_catches_what_notify_missed() {
     .expect("the first sync completes");
     assert!(first.queue_len > 0);
     assert_eq!(first.first_sync, None, "progress is cleared when done");
+    let stored: i64 = support::scalar_in_file(
+        &cache,
+        &format!(
+            "SELECT count(*) FROM claim_detail WHERE hex(id) = '{}'",
+            leased.simple().to_string().to_uppercase()
+        ),
+    )
+    .await;
+    assert_eq!(stored, 1, "the leased claim is stored for offline work");
 
     let claim = some_open_claim(&central).await;
     sqlx::query("UPDATE claimdesk.claim SET priority = 'urgent' WHERE id = $1")

@@ -373,6 +373,17 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
     assert!(
         matches!(&entries[0].mutation, Mutation::Decide { claim_id, .. } if *claim_id == claim)
     );
+    // Both versions: ours as queued, central's as it stood at the refusal.
+    let conflicts = outbox::conflicts(&cache).await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].ours.id, key);
+    let theirs = conflicts[0]
+        .theirs
+        .as_ref()
+        .expect("central's version kept");
+    assert_eq!(theirs.version, i64::from(version) + 1);
+    assert_eq!(theirs.record.0["claim"]["id"], claim.to_string());
+    assert_eq!(theirs.record.0["claim"]["version"], version + 1);
     // A conflict does not hold the claim: central's version comes back.
     sync::refresh_claims(&cache, &central, &[claim], Utc::now())
         .await
@@ -389,6 +400,169 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
     assert_eq!(report, outbox::PushReport::default());
     assert!(outbox::dismiss(&cache, key).await.unwrap());
     assert_eq!(outbox::depth(&cache).await.unwrap(), 0);
+    assert!(outbox::conflicts(&cache).await.unwrap().is_empty());
+    let kept: i64 = support::scalar_in_file(&cache, "SELECT count(*) FROM outbox_conflict").await;
+    assert_eq!(kept, 0, "central's copy leaves with the entry");
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_lost_lease_shows_who_holds_the_claim_now() {
+    let mut db = support::seeded(200, 5, 30).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
+    pull(&cache, &central).await;
+    let (claim, version, lines) = checkout(&central).await;
+    // The lease ran out while this desktop was offline and a colleague took it.
+    sqlx::query(
+        "UPDATE claimdesk.queue_entry SET lease_holder = 'colleague', leased_at = now(),
+                lease_expires_at = now() + interval '30 minutes' WHERE claim_id = $1",
+    )
+    .bind(claim)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let key = Uuid::now_v7();
+    outbox::enqueue(
+        &cache,
+        key,
+        &approve(claim, version, lines),
+        LocalEffect::LeaveQueue,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let report = outbox::push(&cache, &central, &code_of, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.conflicts), (0, 1));
+    let conflicts = outbox::conflicts(&cache).await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].ours.last_error.as_deref(), Some("lease_lost"));
+    let theirs = conflicts[0]
+        .theirs
+        .as_ref()
+        .expect("central's version kept");
+    assert_eq!(theirs.version, i64::from(version));
+    assert_eq!(theirs.record.0["lease"]["holder"], "colleague");
+    // Not applied: the claim is still open on central.
+    let status: String = sqlx::query_scalar("SELECT status FROM claimdesk.claim WHERE id = $1")
+        .bind(claim)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_ne!(status, "approved");
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+/// A one-pixel PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+fn attach(claim_id: Uuid, mime_type: &str) -> Mutation {
+    Mutation::Attach {
+        claim_id,
+        document_id: Uuid::now_v7(),
+        document_type: "correspondence".into(),
+        file_name: "provider-reply.png".into(),
+        mime_type: mime_type.into(),
+        content: PNG.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn attachments_travel_in_the_outbox_once_and_a_mislabelled_file_is_a_conflict() {
+    let mut db = support::seeded(200, 5, 30).await;
+    let support::Desk {
+        central,
+        login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
+    pull(&cache, &central).await;
+    let (claim, _, _) = checkout(&central).await;
+
+    let good = attach(claim, "image/png");
+    let Mutation::Attach { document_id, .. } = &good else {
+        unreachable!()
+    };
+    let document_id = *document_id;
+    let key = Uuid::now_v7();
+    outbox::enqueue(&cache, key, &good, LocalEffect::None, Utc::now())
+        .await
+        .unwrap();
+    // The file is sealed in the cache like any PHI.
+    let raw: Vec<u8> = support::scalar_in_file(&cache, "SELECT sealed FROM outbox").await;
+    assert!(!raw.windows(8).any(|w| w == &PNG[..8]));
+    assert!(!raw.windows(18).any(|w| w == b"provider-reply.png"));
+
+    let report = outbox::push(&cache, &central, &code_of, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.conflicts), (1, 0));
+    // A retry of the same key (the answer was lost): stored once.
+    let again: serde_json::Value =
+        sqlx::query_scalar("SELECT claimdesk.apply_mutation($1, 'attach', $2)")
+            .bind(key)
+            .bind(serde_json::to_value(&good).unwrap())
+            .fetch_one(&central)
+            .await
+            .unwrap();
+    assert_eq!(again["applied"], false);
+    let (n, size, mime, by): (i64, i64, String, String) = sqlx::query_as(
+        "SELECT count(*) OVER (), size_bytes, mime_type, uploaded_by
+         FROM claimdesk.document WHERE claim_id = $1 AND id = $2",
+    )
+    .bind(claim)
+    .bind(document_id)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!((n, size, mime.as_str()), (1, PNG.len() as i64, "image/png"));
+    assert_eq!(by, login);
+
+    // A PNG labelled as a PDF: refused, kept for the person to see.
+    let bad_key = Uuid::now_v7();
+    outbox::enqueue(
+        &cache,
+        bad_key,
+        &attach(claim, "application/pdf"),
+        LocalEffect::None,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let report = outbox::push(&cache, &central, &code_of, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.conflicts), (0, 1));
+    let conflicts = outbox::conflicts(&cache).await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].ours.id, bad_key);
+    assert_eq!(
+        conflicts[0].ours.last_error.as_deref(),
+        Some("invalid_input")
+    );
+    assert!(
+        matches!(&conflicts[0].ours.mutation, Mutation::Attach { content, .. } if content == PNG)
+    );
     cache.close().await;
     central.close().await;
     db.cleanup().await;
@@ -628,5 +802,138 @@ async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
     assert_eq!(times, vec![t1, t2]);
     cache.close().await;
     central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn leased_claims_are_kept_in_full_for_offline_work_and_others_let_go() {
+    let mut db = support::seeded(200, 5, 30).await;
+    let support::Desk {
+        central,
+        login: _login,
+        dir: _dir,
+        kc: _kc,
+        owner: _owner,
+        cache,
+    } = support::desk(&mut db, "adjudicator").await;
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy_with(common::owner_options().port(1));
+    let (leased, version, _) = checkout(&central).await;
+    // Opened here earlier, never leased.
+    let looked_at: Uuid = sqlx::query_scalar(
+        "SELECT id FROM claimdesk.claim WHERE id <> $1 AND status = 'received' ORDER BY id LIMIT 1",
+    )
+    .bind(leased)
+    .fetch_one(&central)
+    .await
+    .unwrap();
+    let t0 = Utc::now();
+    detail::open_claim(&cache, &central, &common::error_code, looked_at, t0)
+        .await
+        .unwrap();
+    outbox::push(&cache, &central, &common::error_code, t0)
+        .await
+        .unwrap();
+
+    let report = detail::keep_leased(&cache, &central, t0).await.unwrap();
+    assert_eq!((report.leased, report.fetched, report.pruned), (1, 1, 0));
+    // A prefetch is not a view: nothing for the audit trail.
+    assert_eq!(outbox::depth(&cache).await.unwrap(), 0);
+    // The leased claim opens offline, in full.
+    let offline = detail::open_claim(&cache, &dead, &common::error_code, leased, t0)
+        .await
+        .unwrap();
+    assert!(matches!(offline.source, detail::Source::Stored(_)));
+    assert_eq!(offline.version, i64::from(version));
+    assert!(!offline.record.0["lines"].as_array().unwrap().is_empty());
+    outbox::push(&cache, &central, &common::error_code, t0)
+        .await
+        .unwrap();
+
+    // Up to date: not fetched again. Changed on central: fetched again.
+    let same = detail::keep_leased(&cache, &central, t0).await.unwrap();
+    assert_eq!(same.fetched, 0);
+    sqlx::query("UPDATE claimdesk.claim SET version = version + 1 WHERE id = $1")
+        .bind(leased)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let changed = detail::keep_leased(&cache, &central, t0).await.unwrap();
+    assert_eq!(changed.fetched, 1);
+
+    // A day later the unleased claim is let go; the leased one stays.
+    let later = t0 + detail::UNLEASED_RETENTION + chrono::Duration::minutes(1);
+    let pruned = detail::keep_leased(&cache, &central, later).await.unwrap();
+    assert_eq!(pruned.pruned, 1);
+    assert!(matches!(
+        detail::open_claim(&cache, &dead, &common::error_code, looked_at, later).await,
+        Err(detail::OpenError::NotStored)
+    ));
+    let kept = detail::open_claim(&cache, &dead, &common::error_code, leased, later)
+        .await
+        .unwrap();
+    assert_eq!(kept.version, i64::from(version) + 1);
+    cache.close().await;
+    central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_supervisor_caches_restricted_claims_and_an_adjudicator_does_not() {
+    let mut db = support::seeded(200, 5, 30).await;
+    let restricted: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE claimdesk.claim SET restricted = true WHERE id IN
+             (SELECT id FROM claimdesk.claim WHERE status = 'received' ORDER BY id LIMIT 3)
+         RETURNING id",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(restricted.len(), 3);
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed', 'pended')",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+
+    for (role, expected, sees_restricted) in
+        [("supervisor", open, true), ("adjudicator", open - 3, false)]
+    {
+        let desk = support::desk(&mut db, role).await;
+        pull(&desk.cache, &desk.central).await;
+        let queue = desk.cache.queue(100_000).await.unwrap();
+        assert_eq!(queue.len() as i64, expected, "{role}");
+        assert_eq!(
+            restricted
+                .iter()
+                .all(|id| queue.iter().any(|c| c.id == *id)),
+            sees_restricted,
+            "{role}"
+        );
+        // Reference records come with the queue for both (the supervisor's
+        // audit and lease screens read central live; see reference.rs).
+        let plan = claimdesk_local::reference::ReferencePlan::discover(&desk.central)
+            .await
+            .unwrap();
+        claimdesk_local::reference::pull_reference(
+            &desk.cache,
+            &desk.central,
+            &plan,
+            500,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        for table in ["plan", "provider"] {
+            let records = claimdesk_local::reference::records(&desk.cache, table)
+                .await
+                .unwrap();
+            assert!(!records.is_empty(), "{role}: {table}");
+        }
+        desk.cache.close().await;
+        desk.central.close().await;
+    }
     db.cleanup().await;
 }

@@ -30,6 +30,24 @@ pub async fn open(dir: &std::path::Path, owner: &CacheOwner, kc: &Keychain) -> (
     Cache::open(dir, owner, kc).await.unwrap()
 }
 
+/// Runs a read-only query on the cache file through a connection of its
+/// own, as a look from outside the crate's API (WAL lets it read alongside).
+pub async fn scalar_in_file<T>(cache: &Cache, sql: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
+{
+    use sqlx::ConnectOptions;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(cache.path())
+        .read_only(true)
+        .connect()
+        .await
+        .unwrap();
+    let value = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+    drop(conn);
+    value
+}
+
 /// True if `needle` occurs in any file of `dir` (the cache, its WAL, …).
 pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
     for entry in std::fs::read_dir(dir).unwrap() {
