@@ -11,12 +11,13 @@
 //! showing one member's data on another's screen.
 
 use std::fmt;
+use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use uuid::Uuid;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
 /// Envelope format version written today.
 pub const ENVELOPE_V1: u8 = 1;
@@ -28,11 +29,26 @@ const TAG: usize = 16;
 pub struct KeyId(pub u32);
 
 /// A 256-bit cache data key. Masked in Debug, not Serialize, zeroized on drop.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+///
+/// The AES key schedule is expanded once per key and shared by clones: a
+/// sync seals and a queue read opens one blob per row, and expanding the key
+/// for each cost more than the cipher itself. The schedule is wiped on drop
+/// too (the `zeroize` features of `aes` and `polyval`, see Cargo.toml).
+#[derive(Clone)]
 pub struct DataKey {
-    #[zeroize(skip)]
     id: KeyId,
+    material: Arc<KeyMaterial>,
+}
+
+struct KeyMaterial {
     bytes: [u8; 32],
+    cipher: Aes256Gcm,
+}
+
+impl Drop for KeyMaterial {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 impl fmt::Debug for DataKey {
@@ -46,12 +62,20 @@ impl DataKey {
     pub fn generate(id: KeyId) -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self { id, bytes }
+        let key = Self::from_bytes(id, bytes);
+        bytes.zeroize();
+        key
     }
 
     /// A key read back from the keychain.
     pub fn from_bytes(id: KeyId, bytes: [u8; 32]) -> Self {
-        Self { id, bytes }
+        Self {
+            id,
+            material: Arc::new(KeyMaterial {
+                cipher: Aes256Gcm::new((&bytes).into()),
+                bytes,
+            }),
+        }
     }
 
     /// The key's id, written into every envelope it seals.
@@ -61,14 +85,16 @@ impl DataKey {
 
     /// The raw key, for the keychain only.
     pub(crate) fn bytes(&self) -> &[u8; 32] {
-        &self.bytes
+        &self.material.bytes
     }
 
     /// Seals `plaintext` for the row `row` of `table`.
     pub fn seal(&self, table: &str, row: Uuid, plaintext: &[u8]) -> Vec<u8> {
-        let cipher = Aes256Gcm::new((&self.bytes).into());
+        let cipher = &self.material.cipher;
+        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS): a
+        // system call per row for the nonce cost more than the sealing.
         let mut nonce = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::thread_rng().fill_bytes(&mut nonce);
         let aad = AadV1 {
             table,
             row,
@@ -98,7 +124,7 @@ impl DataKey {
         if key != self.id {
             return Err(CryptoError::OtherKey(key));
         }
-        let cipher = Aes256Gcm::new((&self.bytes).into());
+        let cipher = &self.material.cipher;
         let aad = AadV1 { table, row, key }.encode();
         cipher
             .decrypt(
