@@ -1,16 +1,21 @@
 //! Tauri commands: parse input, call the core, map errors. Nothing else.
 
-use std::sync::Arc;
-
 use chrono::Utc;
-use claimdesk_core::central::{CentralError, CentralSession, ConnectionStatus, Credentials};
+use claimdesk_core::central::{
+    CentralError, CentralSession, ConnectionStatus, Credentials, ErrorMapper,
+};
 use claimdesk_core::settings::LoadedSettings;
 use claimdesk_core::{ErrorCode, Secret};
-use claimdesk_local::cache::{CacheOwner, Opened, RebuildReason};
+use claimdesk_local::cache::{Cache, CacheOwner, Opened, RebuildReason};
+use claimdesk_local::claim_view::ClaimView;
+use claimdesk_local::desk::{self, DeskError};
+use claimdesk_local::detail;
 use claimdesk_local::engine::SyncStatus;
+use claimdesk_local::queue_view::{self, QueuePage, QueueView};
 use claimdesk_local::session::LocalSession;
 use serde::Serialize;
 use tauri::State;
+use uuid::Uuid;
 
 use crate::error::CommandError;
 use crate::state::AppState;
@@ -68,12 +73,11 @@ pub async fn login(
         login: session.username().to_string(),
         server: format!("{}:{}/{}", settings.host, settings.port, settings.database),
     };
-    let mapping = settings.clone();
     let started = LocalSession::start(
         &state.dirs.data,
         owner,
         session.pool().clone(),
-        Arc::new(move |e| CentralError::from_sqlx(e, &mapping).code()),
+        CentralError::code_mapper(settings),
     )
     .await;
     let (local, opened) = match started {
@@ -154,4 +158,123 @@ pub async fn logout(state: State<'_, AppState>, wipe: bool) -> Result<(), Comman
         session.close().await;
     }
     Ok(())
+}
+
+fn not_logged_in() -> CommandError {
+    CommandError::new(ErrorCode::NotLoggedIn, "You are not logged in.")
+}
+
+/// What a claim command works with, cloned out of the locks so a slow
+/// server never holds them.
+struct Desk {
+    central: CentralSession,
+    cache: Cache,
+    settings: claimdesk_core::settings::CentralSettings,
+    map_err: ErrorMapper,
+}
+
+impl Desk {
+    fn error(&self, e: DeskError) -> CommandError {
+        match e {
+            DeskError::Central(e) => CentralError::from_sqlx(e, &self.settings).into(),
+            DeskError::Open(e) => e.into(),
+        }
+    }
+}
+
+async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandError> {
+    let settings = state.settings.as_ref()?.central.clone();
+    let central = state
+        .session
+        .lock()
+        .await
+        .clone()
+        .ok_or_else(not_logged_in)?;
+    let cache = local_cache(state).await?;
+    Ok(Desk {
+        central,
+        cache,
+        map_err: CentralError::code_mapper(&settings),
+        settings,
+    })
+}
+
+async fn local_cache(state: &State<'_, AppState>) -> Result<Cache, CommandError> {
+    state
+        .local
+        .lock()
+        .await
+        .as_ref()
+        .map(|l| l.cache().clone())
+        .ok_or_else(not_logged_in)
+}
+
+/// Wakes the sync engine after an outbox entry was written.
+async fn kick(state: &State<'_, AppState>) {
+    if let Some(local) = state.local.lock().await.as_ref() {
+        local.kick();
+    }
+}
+
+fn typed(opened: &detail::OpenedClaim) -> Result<ClaimView, CommandError> {
+    ClaimView::from_opened(opened).map_err(|_| {
+        CommandError::new(
+            ErrorCode::CacheFailed,
+            "This claim's stored copy could not be read. Reconnect to fetch it again.",
+        )
+    })
+}
+
+/// A page of the cached queue in one of its saved views.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_page(
+    state: State<'_, AppState>,
+    view: QueueView,
+    offset: u32,
+    limit: u32,
+) -> Result<QueuePage, CommandError> {
+    let cache = local_cache(&state).await?;
+    let limit = limit.clamp(1, 500);
+    Ok(queue_view::page(&cache, view, offset, limit, Utc::now().date_naive()).await?)
+}
+
+/// Opens a claim in full (from central, else this computer's copy) and
+/// records the PHI view.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_claim(state: State<'_, AppState>, id: Uuid) -> Result<ClaimView, CommandError> {
+    let desk = desk(&state).await?;
+    let opened = detail::open_claim(
+        &desk.cache,
+        desk.central.pool(),
+        &*desk.map_err,
+        id,
+        Utc::now(),
+    )
+    .await?;
+    kick(&state).await;
+    typed(&opened)
+}
+
+/// Leases the next claim in the queue to this person and opens it.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_next(state: State<'_, AppState>) -> Result<ClaimView, CommandError> {
+    let desk = desk(&state).await?;
+    let opened = desk::get_next(&desk.cache, desk.central.pool(), &*desk.map_err, Utc::now())
+        .await
+        .map_err(|e| desk.error(e))?;
+    kick(&state).await;
+    typed(&opened)
+}
+
+/// Gives a leased claim back to the queue without deciding it.
+#[tauri::command]
+#[specta::specta]
+pub async fn release_claim(state: State<'_, AppState>, id: Uuid) -> Result<(), CommandError> {
+    let desk = desk(&state).await?;
+    desk::release(desk.central.pool(), id)
+        .await
+        .map_err(|e| desk.error(e))
 }

@@ -38,6 +38,32 @@ impl From<&SettingsError> for CommandError {
     }
 }
 
+impl From<claimdesk_local::detail::OpenError> for CommandError {
+    fn from(error: claimdesk_local::detail::OpenError) -> Self {
+        use claimdesk_local::detail::OpenError;
+        match error {
+            OpenError::NotFound => Self::new(
+                ErrorCode::NotFound,
+                "This claim does not exist or is not visible to you.",
+            ),
+            OpenError::NotStored => Self::new(
+                ErrorCode::ServerUnreachable,
+                "The central server cannot be reached and this claim is not stored on this \
+                 computer. It opens once the connection is back.",
+            ),
+            OpenError::Central(ErrorCode::PermissionDenied) => Self::new(
+                ErrorCode::PermissionDenied,
+                "Your role does not allow opening this claim.",
+            ),
+            OpenError::Central(code) => Self::new(
+                code,
+                "The central server refused to open this claim. Try again; details are in the log.",
+            ),
+            OpenError::Cache(e) => e.into(),
+        }
+    }
+}
+
 impl From<claimdesk_local::cache::CacheError> for CommandError {
     fn from(error: claimdesk_local::cache::CacheError) -> Self {
         use claimdesk_local::cache::CacheError;

@@ -20,6 +20,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::connection_status,
         commands::local_status,
         commands::logout,
+        commands::queue_page,
+        commands::open_claim,
+        commands::get_next,
+        commands::release_claim,
     ])
 }
 

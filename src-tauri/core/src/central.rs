@@ -12,6 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::ConnectOptions;
 
 use crate::error::ErrorCode;
+
+/// Maps a central driver error to its stable code.
+pub type ErrorMapper = std::sync::Arc<dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync>;
 use crate::settings::{CentralSettings, TlsMode};
 use crate::Secret;
 
@@ -134,6 +137,13 @@ impl CentralError {
             Self::Server { .. } => ErrorCode::ServerError,
             Self::Internal => ErrorCode::Internal,
         }
+    }
+
+    /// A mapper from driver errors to codes for these settings, for the
+    /// local side (sync, outbox), which branches on codes only.
+    pub fn code_mapper(settings: &CentralSettings) -> ErrorMapper {
+        let settings = settings.clone();
+        std::sync::Arc::new(move |e| Self::from_sqlx(e, &settings).code())
     }
 
     /// Maps a driver error, given the settings that produced it.

@@ -4,6 +4,7 @@
 //! The desktop app (`src-tauri`) and the admin CLI (`claimdesk-admin`) are thin
 //! shells over this crate, so it can be tested and benchmarked without a window.
 
+pub mod aging;
 pub mod audit;
 pub mod central;
 pub mod domain;

@@ -47,7 +47,7 @@ impl Priority {
 }
 
 /// Why a rule fired.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct Reason {
     /// Stable rule name.
     pub rule: String,

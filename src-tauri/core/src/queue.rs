@@ -185,3 +185,38 @@ pub async fn list(
         .fetch_all(conn)
         .await
 }
+
+/// A claim leased to the caller by a checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkout {
+    /// The claim.
+    pub claim_id: Uuid,
+    /// Its version when leased.
+    pub version: i32,
+    /// When the lease runs out unless renewed.
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// Leases the next claim in queue order to the caller (`claim_checkout`).
+/// Fails with CD007 (`QueueEmpty`) when nothing is waiting.
+pub async fn checkout(conn: &mut PgConnection) -> Result<Checkout, sqlx::Error> {
+    let (claim_id, version, lease_expires_at) = sqlx::query_as(
+        "SELECT claim_id, version, lease_expires_at FROM claimdesk.claim_checkout()",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Checkout {
+        claim_id,
+        version,
+        lease_expires_at,
+    })
+}
+
+/// Gives a leased claim back to the queue (`claim_release`).
+pub async fn release(conn: &mut PgConnection, claim: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT claimdesk.claim_release($1)")
+        .bind(claim)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -357,6 +357,36 @@ impl Cache {
         rows.iter().map(|r| self.queue_claim_from(r)).collect()
     }
 
+    /// A slice of the cached queue in queue order: `filter` appends
+    /// `AND …` conditions (it is called twice, for the count and the rows).
+    /// Returns the number of claims the filter keeps and the slice, decrypted.
+    pub(crate) async fn queue_slice(
+        &self,
+        filter: impl Fn(&mut sqlx::QueryBuilder<'_, sqlx::Sqlite>),
+        offset: u32,
+        limit: u32,
+    ) -> Result<(i64, Vec<QueueClaim>), CacheError> {
+        let mut count = sqlx::QueryBuilder::new("SELECT count(*) FROM queue_claim WHERE true");
+        filter(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut page = sqlx::QueryBuilder::new(
+            "SELECT id, claim_type, status, priority, priority_rank, prompt_pay_due, received_at, total_billed,
+                    version, duplicate_suspect, risk_severity, provider_id, member_id, sealed
+             FROM queue_claim WHERE true",
+        );
+        filter(&mut page);
+        page.push(" ORDER BY priority_rank, prompt_pay_due, received_at, id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(offset));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let claims = rows
+            .iter()
+            .map(|r| self.queue_claim_from(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((total, claims))
+    }
+
     /// One claim of the cached queue, decrypted, if it is there.
     pub async fn queue_claim(&self, id: Uuid) -> Result<Option<QueueClaim>, CacheError> {
         let row = sqlx::query(

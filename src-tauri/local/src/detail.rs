@@ -74,8 +74,16 @@ impl From<CryptoError> for OpenError {
 
 const RECORD_SQL: &str = "
 SELECT c.version, c.member_id, jsonb_build_object(
-    'claim', to_jsonb(c) - 'change_xid',
-    'lines', (SELECT coalesce(jsonb_agg(to_jsonb(l) - 'change_xid' ORDER BY l.line_number), '[]')
+    -- Money and units as decimal text: JSON numbers would pass through floats.
+    'claim', to_jsonb(c) - 'change_xid' || jsonb_build_object(
+        'total_billed', c.total_billed::text, 'total_allowed', c.total_allowed::text,
+        'total_paid', c.total_paid::text, 'member_responsibility', c.member_responsibility::text,
+        'priority_confidence', c.priority_confidence::text),
+    'lines', (SELECT coalesce(jsonb_agg(to_jsonb(l) - 'change_xid' || jsonb_build_object(
+                  'units', l.units::text, 'billed', l.billed::text, 'allowed', l.allowed::text,
+                  'deductible', l.deductible::text, 'copay', l.copay::text,
+                  'coinsurance', l.coinsurance::text, 'paid', l.paid::text)
+              ORDER BY l.line_number), '[]')
               FROM claimdesk.claim_line l WHERE l.claim_id = c.id),
     'diagnoses', (SELECT coalesce(jsonb_agg(jsonb_build_object('sequence', d.sequence, 'icd10_code', d.icd10_code)
                                             ORDER BY d.sequence), '[]')

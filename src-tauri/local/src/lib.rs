@@ -2,11 +2,14 @@
 //! its data key in the OS keychain, and sync with the central database.
 
 pub mod cache;
+pub mod claim_view;
 pub mod crypto;
+pub mod desk;
 pub mod detail;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;
+pub mod queue_view;
 pub mod reference;
 pub mod search;
 pub mod session;

@@ -37,6 +37,9 @@ describe("login", () => {
   it("logs in as the demo user and shows the connection status", async () => {
     await byTestId(app.browser, "login-username").clearValue();
     await signIn(app.browser, USER, PASSWORD);
+    // The desk opens on the queue; the connection has its own tab.
+    await byTestId(app.browser, "queue-body").waitForDisplayed({ timeout: 15_000 });
+    await byTestId(app.browser, "tab-connection").click();
     const version = byTestId(app.browser, "status-server-version");
     await version.waitForDisplayed({ timeout: 15_000 });
     expect(await version.getText()).toMatch(/^PostgreSQL \d+\.\d+/);

@@ -148,3 +148,13 @@ export function database(action: "stop" | "start"): void {
   if (!dir) throw new Error("CLAIMDESK_TEST_PGCLUSTER is not set: run ./scripts/test");
   execFileSync(join(ROOT, "scripts/pg-cluster"), [action, dir], { stdio: "inherit" });
 }
+
+/** Runs one query on the test's central database as its owner; returns the rows as text. */
+export function sql(query: string): string {
+  const dir = process.env.CLAIMDESK_TEST_PGCLUSTER;
+  if (!dir) throw new Error("CLAIMDESK_TEST_PGCLUSTER is not set: run ./scripts/test");
+  const url = execFileSync(join(ROOT, "scripts/pg-cluster"), ["url", dir, process.env.CLAIMDESK_CENTRAL_DATABASE ?? "claimdesk"])
+    .toString()
+    .trim();
+  return execFileSync("psql", ["-qtAX", url, "-c", query]).toString().trim();
+}

@@ -20,9 +20,29 @@ export const commands = {
 	 *  computer's encrypted copy and its key are removed too.
 	 */
 	logout: (wipe: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("logout", { wipe })),
+	/**  A page of the cached queue in one of its saved views. */
+	queuePage: (view: QueueView, offset: number, limit: number) => typedError<QueuePage_Serialize, CommandError>(__TAURI_INVOKE("queue_page", { view, offset, limit })),
+	/**
+	 *  Opens a claim in full (from central, else this computer's copy) and
+	 *  records the PHI view.
+	 */
+	openClaim: (id: string) => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("open_claim", { id })),
+	/**  Leases the next claim in the queue to this person and opens it. */
+	getNext: () => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("get_next")),
+	/**  Gives a leased claim back to the queue without deciding it. */
+	releaseClaim: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("release_claim", { id })),
 };
 
 /* Types */
+/**  Where a claim stands against its due date. */
+export type AgingBand = 
+/**  More than [`DUE_SOON_DAYS`] to go. */
+"on_time" | 
+/**  Due within [`DUE_SOON_DAYS`] (today included). */
+"due_soon" | 
+/**  Past its due date: interest is accruing. */
+"overdue";
+
 /**  What the login screen needs before anyone logs in. */
 export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 
@@ -90,6 +110,199 @@ export type CentralSettings_Serialize = {
 	tls_root_cert?: string,
 };
 
+/**  The claim's own fields. */
+export type ClaimHeader = ClaimHeader_Serialize | ClaimHeader_Deserialize;
+
+/**  The claim's own fields. */
+export type ClaimHeader_Deserialize = {
+	/**  Claim id. */
+	id: string,
+	/**  The payer's claim number. */
+	claim_number: string,
+	/**  professional, institutional, dental, pharmacy. */
+	claim_type: string,
+	/**  The provider's own reference (CLM01). */
+	patient_account_number?: string | null,
+	/**  1 original, 7 replacement, 8 void. */
+	frequency_code: string,
+	/**  Place of service code. */
+	place_of_service?: string | null,
+	/**  Prior authorisation number, if any. */
+	prior_auth_number?: string | null,
+	/**  First date of service. */
+	service_from: string,
+	/**  Last date of service. */
+	service_to: string,
+	/**  When the payer received it. */
+	received_at: string,
+	/**  Status. */
+	status: string,
+	/**  urgent, high, normal, low. */
+	priority: string,
+	/**  Why the rules gave this priority. */
+	priority_reasons: Reason[],
+	/**  Prompt-pay due date. */
+	prompt_pay_due: string,
+	/**  Total billed. */
+	total_billed: string,
+	/**  Version the next decision names. */
+	version: number,
+	/**  Flagged for manual review. */
+	manual_review: boolean,
+	/**  The claim this one may duplicate. */
+	suspected_duplicate_of?: string | null,
+	/**  Risk flag type. */
+	risk_type?: string | null,
+	/**  Risk flag severity. */
+	risk_severity?: string | null,
+	/**  Pend reason code, when pended. */
+	pend_reason?: string | null,
+	/**  Billing provider. */
+	provider_id: string,
+	/**  The member (patient). */
+	member_id: string,
+	/**  The policy it is billed under. */
+	policy_id?: string | null,
+};
+
+/**  The claim's own fields. */
+export type ClaimHeader_Serialize = {
+	/**  Claim id. */
+	id: string,
+	/**  The payer's claim number. */
+	claim_number: string,
+	/**  professional, institutional, dental, pharmacy. */
+	claim_type: string,
+	/**  The provider's own reference (CLM01). */
+	patient_account_number: string | null,
+	/**  1 original, 7 replacement, 8 void. */
+	frequency_code: string,
+	/**  Place of service code. */
+	place_of_service: string | null,
+	/**  Prior authorisation number, if any. */
+	prior_auth_number: string | null,
+	/**  First date of service. */
+	service_from: string,
+	/**  Last date of service. */
+	service_to: string,
+	/**  When the payer received it. */
+	received_at: string,
+	/**  Status. */
+	status: string,
+	/**  urgent, high, normal, low. */
+	priority: string,
+	/**  Why the rules gave this priority. */
+	priority_reasons: Reason[],
+	/**  Prompt-pay due date. */
+	prompt_pay_due: string,
+	/**  Total billed. */
+	total_billed: string,
+	/**  Version the next decision names. */
+	version: number,
+	/**  Flagged for manual review. */
+	manual_review: boolean,
+	/**  The claim this one may duplicate. */
+	suspected_duplicate_of: string | null,
+	/**  Risk flag type. */
+	risk_type: string | null,
+	/**  Risk flag severity. */
+	risk_severity: string | null,
+	/**  Pend reason code, when pended. */
+	pend_reason: string | null,
+	/**  Billing provider. */
+	provider_id: string,
+	/**  The member (patient). */
+	member_id: string,
+	/**  The policy it is billed under. */
+	policy_id: string | null,
+};
+
+/**  A billed line. */
+export type ClaimLine = ClaimLine_Serialize | ClaimLine_Deserialize;
+
+/**  A billed line. */
+export type ClaimLine_Deserialize = {
+	/**  1-based line number. */
+	line_number: number,
+	/**  Date of service. */
+	service_date: string,
+	/**  CPT/HCPCS code. */
+	cpt_code: string,
+	/**  Up to four modifiers. */
+	modifiers: string[],
+	/**  Pointers (1-based) into the claim's diagnoses. */
+	diagnosis_pointers: number[],
+	/**  Units. */
+	units: string,
+	/**  Place of service code. */
+	place_of_service?: string | null,
+	/**  Billed. */
+	billed: string,
+};
+
+/**  A billed line. */
+export type ClaimLine_Serialize = {
+	/**  1-based line number. */
+	line_number: number,
+	/**  Date of service. */
+	service_date: string,
+	/**  CPT/HCPCS code. */
+	cpt_code: string,
+	/**  Up to four modifiers. */
+	modifiers: string[],
+	/**  Pointers (1-based) into the claim's diagnoses. */
+	diagnosis_pointers: number[],
+	/**  Units. */
+	units: string,
+	/**  Place of service code. */
+	place_of_service: string | null,
+	/**  Billed. */
+	billed: string,
+};
+
+/**  A claim, opened, typed for the workspace. */
+export type ClaimView = ClaimView_Serialize | ClaimView_Deserialize;
+
+/**  A claim, opened, typed for the workspace. */
+export type ClaimView_Deserialize = {
+	/**  The claim. */
+	claim: ClaimHeader_Deserialize,
+	/**  Its lines, in order. */
+	lines: ClaimLine_Deserialize[],
+	/**  Its diagnoses, in pointer order. */
+	diagnoses: Diagnosis[],
+	/**  Internal notes, oldest first. */
+	notes: Note[],
+	/**  Status history, oldest first. */
+	history: StatusChange_Deserialize[],
+	/**  The member. */
+	member?: Member_Deserialize | null,
+	/**  The live lease, if anyone holds one. */
+	lease?: Lease | null,
+	/**  Where this copy came from. */
+	source: ViewSource,
+};
+
+/**  A claim, opened, typed for the workspace. */
+export type ClaimView_Serialize = {
+	/**  The claim. */
+	claim: ClaimHeader_Serialize,
+	/**  Its lines, in order. */
+	lines: ClaimLine_Serialize[],
+	/**  Its diagnoses, in pointer order. */
+	diagnoses: Diagnosis[],
+	/**  Internal notes, oldest first. */
+	notes: Note[],
+	/**  Status history, oldest first. */
+	history: StatusChange_Serialize[],
+	/**  The member. */
+	member: Member_Serialize | null,
+	/**  The live lease, if anyone holds one. */
+	lease: Lease | null,
+	/**  Where this copy came from. */
+	source: ViewSource,
+};
+
 /**
  *  What a failed command returns to the UI: a stable `code` to branch on and
  *  a `message` to show. The UI never parses the message.
@@ -138,6 +351,14 @@ export type ConnectionStatus_Serialize = {
 	tls: string | null,
 	/**  When the status was taken (the caller's clock). */
 	checked_at: string,
+};
+
+/**  A diagnosis on the claim. */
+export type Diagnosis = {
+	/**  1–12, what line pointers refer to. */
+	sequence: number,
+	/**  ICD-10-CM code. */
+	icd10_code: string,
 };
 
 /**  What went wrong, as a stable code the UI and scripts can branch on. */
@@ -206,6 +427,14 @@ export type FirstSync = {
 	expected: number,
 };
 
+/**  Who holds the claim. */
+export type Lease = {
+	/**  The login. */
+	holder: string,
+	/**  Until when. */
+	expires_at: string,
+};
+
 /**  Settings as loaded, with where each part came from. */
 export type LoadedSettings = LoadedSettings_Serialize | LoadedSettings_Deserialize;
 
@@ -261,6 +490,208 @@ export type LocalStatus_Serialize = {
 	cache_rebuilt: RebuildReason | null,
 };
 
+/**  The member, in full. PHI: the screen masks what it does not need. */
+export type Member = Member_Serialize | Member_Deserialize;
+
+/**  The member, in full. PHI: the screen masks what it does not need. */
+export type Member_Deserialize = {
+	/**  The payer's member id. */
+	member_number: string,
+	/**  Given name. */
+	first_name: string,
+	/**  Middle name. */
+	middle_name?: string | null,
+	/**  Family name. */
+	last_name: string,
+	/**  Date of birth. */
+	date_of_birth: string,
+	/**  F, M, X, U. */
+	gender: string,
+	/**  self, spouse, child, … */
+	relationship: string,
+	/**  Last four of the SSN. */
+	ssn_last4?: string | null,
+	/**  Street. */
+	address_line1?: string | null,
+	/**  Street, second line. */
+	address_line2?: string | null,
+	/**  City. */
+	city?: string | null,
+	/**  State. */
+	state?: string | null,
+	/**  ZIP. */
+	postal_code?: string | null,
+	/**  Phone. */
+	phone?: string | null,
+	/**  active, inactive, suspended, deceased. */
+	status: string,
+};
+
+/**  The member, in full. PHI: the screen masks what it does not need. */
+export type Member_Serialize = {
+	/**  The payer's member id. */
+	member_number: string,
+	/**  Given name. */
+	first_name: string,
+	/**  Middle name. */
+	middle_name: string | null,
+	/**  Family name. */
+	last_name: string,
+	/**  Date of birth. */
+	date_of_birth: string,
+	/**  F, M, X, U. */
+	gender: string,
+	/**  self, spouse, child, … */
+	relationship: string,
+	/**  Last four of the SSN. */
+	ssn_last4: string | null,
+	/**  Street. */
+	address_line1: string | null,
+	/**  Street, second line. */
+	address_line2: string | null,
+	/**  City. */
+	city: string | null,
+	/**  State. */
+	state: string | null,
+	/**  ZIP. */
+	postal_code: string | null,
+	/**  Phone. */
+	phone: string | null,
+	/**  active, inactive, suspended, deceased. */
+	status: string,
+};
+
+/**  An internal note. */
+export type Note = {
+	/**  Who wrote it. */
+	author: string,
+	/**  The text. */
+	body: string,
+	/**  When. */
+	at: string,
+};
+
+/**  A page of the queue. */
+export type QueuePage = QueuePage_Serialize | QueuePage_Deserialize;
+
+/**  A page of the queue. */
+export type QueuePage_Deserialize = {
+	/**  Rows in the view. */
+	total: number,
+	/**  Where this page starts. */
+	offset: number,
+	/**  The rows. */
+	rows: QueueRow_Deserialize[],
+};
+
+/**  A page of the queue. */
+export type QueuePage_Serialize = {
+	/**  Rows in the view. */
+	total: number,
+	/**  Where this page starts. */
+	offset: number,
+	/**  The rows. */
+	rows: QueueRow_Serialize[],
+};
+
+/**  One row of the queue table. */
+export type QueueRow = QueueRow_Serialize | QueueRow_Deserialize;
+
+/**  One row of the queue table. */
+export type QueueRow_Deserialize = {
+	/**  Claim id. */
+	id: string,
+	/**  The payer's claim number. */
+	claim_number: string,
+	/**  professional, institutional, dental, pharmacy. */
+	claim_type: string,
+	/**  received, in_review, appealed, pended. */
+	status: string,
+	/**  urgent, high, normal, low. */
+	priority: string,
+	/**  Why; a reason naming a diagnosis keeps its rule and loses the code. */
+	reasons: Reason[],
+	/**  Received by the payer. */
+	received_on: string,
+	/**  Prompt-pay due date. */
+	due: string,
+	/**  Days to the due date (negative: overdue). */
+	days_to_due: number,
+	/**  Aging band for the colour. */
+	aging: AgingBand,
+	/**  Interest owed if paid today (an upper bound: on the billed amount). */
+	interest_exposure: string,
+	/**  Total billed. */
+	billed: string,
+	/**  Suspected duplicate. */
+	duplicate_suspect: boolean,
+	/**  Risk flag severity. */
+	risk_severity?: string | null,
+	/**  The billing provider is excluded (OIG, SAM, state list). */
+	provider_excluded: boolean,
+	/**  A decision or note made here has not reached central yet. */
+	outbox_pending: boolean,
+};
+
+/**  One row of the queue table. */
+export type QueueRow_Serialize = {
+	/**  Claim id. */
+	id: string,
+	/**  The payer's claim number. */
+	claim_number: string,
+	/**  professional, institutional, dental, pharmacy. */
+	claim_type: string,
+	/**  received, in_review, appealed, pended. */
+	status: string,
+	/**  urgent, high, normal, low. */
+	priority: string,
+	/**  Why; a reason naming a diagnosis keeps its rule and loses the code. */
+	reasons: Reason[],
+	/**  Received by the payer. */
+	received_on: string,
+	/**  Prompt-pay due date. */
+	due: string,
+	/**  Days to the due date (negative: overdue). */
+	days_to_due: number,
+	/**  Aging band for the colour. */
+	aging: AgingBand,
+	/**  Interest owed if paid today (an upper bound: on the billed amount). */
+	interest_exposure: string,
+	/**  Total billed. */
+	billed: string,
+	/**  Suspected duplicate. */
+	duplicate_suspect: boolean,
+	/**  Risk flag severity. */
+	risk_severity: string | null,
+	/**  The billing provider is excluded (OIG, SAM, state list). */
+	provider_excluded: boolean,
+	/**  A decision or note made here has not reached central yet. */
+	outbox_pending: boolean,
+};
+
+/**  The saved views of the queue. */
+export type QueueView = 
+/**  Every cached open claim. */
+"all" | 
+/**  Priority urgent. */
+"urgent" | 
+/**  Due within [`aging::DUE_SOON_DAYS`] days, or overdue. */
+"due_soon" | 
+/**  Past the prompt-pay date. */
+"overdue" | 
+/**  Pended claims. */
+"pended" | 
+/**  Suspected duplicates, risk flags, excluded providers. */
+"flagged";
+
+/**  Why a rule fired. */
+export type Reason = {
+	/**  Stable rule name. */
+	rule: string,
+	/**  What in the claim triggered it. */
+	detail: string,
+};
+
 /**  Why an existing cache was wiped and rebuilt. */
 export type RebuildReason = 
 /**  The keychain had no key for it (removed, or a new keychain). */
@@ -282,6 +713,37 @@ export type RebuildReason =
  *  - The memory is zeroized on drop.
  */
 export type Secret<T> = T;
+
+/**  A status change. */
+export type StatusChange = StatusChange_Serialize | StatusChange_Deserialize;
+
+/**  A status change. */
+export type StatusChange_Deserialize = {
+	/**  From (none when the claim was created). */
+	from?: string | null,
+	/**  To. */
+	to: string,
+	/**  Who. */
+	by: string,
+	/**  When. */
+	at: string,
+	/**  Why, when given. */
+	reason?: string | null,
+};
+
+/**  A status change. */
+export type StatusChange_Serialize = {
+	/**  From (none when the claim was created). */
+	from: string | null,
+	/**  To. */
+	to: string,
+	/**  Who. */
+	by: string,
+	/**  When. */
+	at: string,
+	/**  Why, when given. */
+	reason: string | null,
+};
 
 /**  What the status bar shows about sync. */
 export type SyncStatus = SyncStatus_Serialize | SyncStatus_Deserialize;
@@ -337,6 +799,15 @@ export type TlsMode =
 "verify-ca" | 
 /**  Insist on TLS, verify the chain and the host name. */
 "verify-full";
+
+/**  Where the screen's copy came from. */
+export type ViewSource = 
+/**  Fresh from central. */
+{ kind: "central" } | 
+/**  The copy stored on this computer, fetched at that time (offline). */
+{ kind: "stored"; 
+/**  When it was fetched. */
+fetched_at: string };
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,0 +1,170 @@
+//! What the adjudicator's desk reads: queue pages by saved view, and a claim
+//! opened into its typed parts. Real PostgreSQL, real encrypted cache.
+
+mod support;
+
+use chrono::Utc;
+use claimdesk_local::claim_view::{ClaimView, ViewSource};
+use claimdesk_local::detail;
+use claimdesk_local::queue_view::{self, QueueView};
+use claimdesk_local::reference::{pull_reference, ReferencePlan};
+use claimdesk_local::sync;
+use support::common;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn queue_pages_follow_the_saved_views_and_carry_no_member_phi() {
+    let mut db = support::seeded(300, 11, 30).await;
+    // One excluded provider, one pended claim, known on central.
+    let excluded: Uuid = sqlx::query_scalar(
+        "UPDATE claimdesk.provider SET excluded = true, exclusion_source = 'oig_leie', exclusion_date = '2024-01-01'
+         WHERE id = (SELECT provider_id FROM claimdesk.claim WHERE status = 'received' ORDER BY id LIMIT 1)
+         RETURNING id",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    let desk = support::desk(&mut db, "adjudicator").await;
+    sync::pull_queue(
+        &desk.cache,
+        &desk.central,
+        sync::PullLimits::default(),
+        Utc::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let plan = ReferencePlan::discover(&desk.central).await.unwrap();
+    pull_reference(&desk.cache, &desk.central, &plan, 500, Utc::now())
+        .await
+        .unwrap();
+    let today = Utc::now().date_naive();
+
+    let all = queue_view::page(&desk.cache, QueueView::All, 0, 50, today)
+        .await
+        .unwrap();
+    let cached = desk.cache.queue(100_000).await.unwrap();
+    assert_eq!(all.total as usize, cached.len());
+    assert_eq!(all.rows.len(), 50);
+    // Queue order, the same as the cache's.
+    let ids: Vec<Uuid> = all.rows.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ids,
+        cached.iter().take(50).map(|c| c.id).collect::<Vec<_>>()
+    );
+    // A later page continues where this one ended.
+    let next = queue_view::page(&desk.cache, QueueView::All, 50, 50, today)
+        .await
+        .unwrap();
+    assert_eq!(next.rows[0].id, cached[50].id);
+
+    // No member PHI in what the table receives.
+    let json = serde_json::to_string(&all).unwrap();
+    for c in cached.iter().take(50) {
+        let surname = c.phi.member_name.split(',').next().unwrap();
+        assert!(
+            !json.contains(surname),
+            "a member name reached the queue rows"
+        );
+        assert!(!json.contains(&c.member_id.to_string()));
+    }
+
+    // Aging and interest follow the due date.
+    for r in &all.rows {
+        assert_eq!(i64::from(r.days_to_due), (r.due - today).num_days());
+        if r.days_to_due >= 0 {
+            assert!(r.interest_exposure.is_zero());
+        } else {
+            assert!(r.interest_exposure > rust_decimal::Decimal::ZERO || r.billed.is_zero());
+        }
+    }
+
+    // Each view keeps what it says.
+    let overdue = queue_view::page(&desk.cache, QueueView::Overdue, 0, 500, today)
+        .await
+        .unwrap();
+    assert!(overdue.rows.iter().all(|r| r.days_to_due < 0));
+    assert_eq!(
+        overdue.total as usize,
+        cached.iter().filter(|c| c.prompt_pay_due < today).count()
+    );
+    let soon = queue_view::page(&desk.cache, QueueView::DueSoon, 0, 500, today)
+        .await
+        .unwrap();
+    assert!(soon
+        .rows
+        .iter()
+        .all(|r| i64::from(r.days_to_due) <= claimdesk_core::aging::DUE_SOON_DAYS));
+    let urgent = queue_view::page(&desk.cache, QueueView::Urgent, 0, 500, today)
+        .await
+        .unwrap();
+    assert!(urgent.rows.iter().all(|r| r.priority == "urgent"));
+    let pended = queue_view::page(&desk.cache, QueueView::Pended, 0, 500, today)
+        .await
+        .unwrap();
+    assert_eq!(
+        pended.total as usize,
+        cached.iter().filter(|c| c.status == "pended").count()
+    );
+    let flagged = queue_view::page(&desk.cache, QueueView::Flagged, 0, 500, today)
+        .await
+        .unwrap();
+    let from_excluded = cached.iter().filter(|c| c.provider_id == excluded).count();
+    assert!(from_excluded > 0);
+    assert_eq!(
+        flagged.rows.iter().filter(|r| r.provider_excluded).count(),
+        from_excluded,
+        "every claim of the excluded provider is flagged"
+    );
+    assert!(flagged
+        .rows
+        .iter()
+        .all(|r| r.provider_excluded || r.duplicate_suspect || r.risk_severity.is_some()));
+
+    desk.cache.close().await;
+    desk.central.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_opened_claim_reads_into_typed_parts_with_money_as_decimals() {
+    let mut db = support::seeded(100, 12, 20).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    let (claim, billed, lines): (Uuid, rust_decimal::Decimal, i64) = sqlx::query_as(
+        "SELECT c.id, c.total_billed, (SELECT count(*) FROM claimdesk.claim_line l WHERE l.claim_id = c.id)
+         FROM claimdesk.claim c WHERE status = 'received' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&desk.central)
+    .await
+    .unwrap();
+    let opened = detail::open_claim(
+        &desk.cache,
+        &desk.central,
+        &common::error_code,
+        claim,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let view = ClaimView::from_opened(&opened).unwrap();
+    assert_eq!(view.claim.id, claim);
+    assert_eq!(view.claim.total_billed, billed);
+    assert_eq!(view.lines.len() as i64, lines);
+    assert_eq!(
+        view.lines
+            .iter()
+            .map(|l| l.billed)
+            .sum::<rust_decimal::Decimal>(),
+        billed,
+        "the lines add up to the claim"
+    );
+    assert!(view.member.is_some());
+    assert_eq!(view.source, ViewSource::Central);
+    assert!(
+        !format!("{view:?}").contains(&view.claim.claim_number),
+        "masked in Debug"
+    );
+    desk.cache.close().await;
+    desk.central.close().await;
+    db.cleanup().await;
+}
