@@ -7,6 +7,7 @@
 pub mod aging;
 pub mod audit;
 pub mod central;
+pub mod decision;
 pub mod domain;
 pub mod engine;
 pub mod error;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::detail::{OpenedClaim, Source};
+use crate::pricing::{self, Pricing, PricingFacts};
 
 /// The claim's own fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
@@ -207,6 +208,9 @@ pub struct ClaimView {
     pub lease: Option<Lease>,
     /// Where this copy came from.
     pub source: ViewSource,
+    /// Eligibility, benefits, accumulators, provider standing and the
+    /// engine's figures; none when the record came without pricing facts.
+    pub pricing: Option<Pricing>,
 }
 
 impl std::fmt::Debug for ClaimView {
@@ -225,6 +229,8 @@ struct RecordParts {
     history: Vec<StatusChange>,
     member: Option<Member>,
     lease: Option<Lease>,
+    #[serde(default)]
+    pricing: Option<PricingFacts>,
 }
 
 /// The record did not have the shape this version reads (a copy stored by
@@ -241,7 +247,12 @@ impl ClaimView {
             tracing::warn!(category = ?e.classify(), "claim record unreadable");
             UnreadableRecord
         })?;
+        let pricing = parts
+            .pricing
+            .as_ref()
+            .map(|facts| pricing::price(&parts.claim, &parts.lines, &parts.diagnoses, facts));
         Ok(Self {
+            pricing,
             claim: parts.claim,
             lines: parts.lines,
             diagnoses: parts.diagnoses,

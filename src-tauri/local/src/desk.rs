@@ -1,13 +1,17 @@
-//! The adjudicator's moves that involve central and the cache together:
-//! take the next claim (lease it, then open it like any claim) and give one
-//! back. Online only: a lease is central's to grant.
+//! The adjudicator's moves: take the next claim (lease it, then open it like
+//! any claim) and give one back, which need central (a lease is central's
+//! to grant); and decide, which works offline through the outbox.
 
 use chrono::{DateTime, Utc};
 use claimdesk_core::ErrorCode;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use claimdesk_core::decision::{self, DecisionInput, DecisionLine, DecisionProblem};
+
+use crate::claim_view::ClaimView;
 use crate::detail::{self, OpenError, OpenedClaim};
+use crate::outbox::{self, LocalEffect, Mutation};
 
 /// Why a desk move failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,4 +42,87 @@ pub async fn release(central: &PgPool, claim: Uuid) -> Result<(), DeskError> {
     let mut conn = central.acquire().await?;
     claimdesk_core::queue::release(&mut conn, claim).await?;
     Ok(())
+}
+
+/// Why a decision was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// Something the person must add or change first.
+    #[error(transparent)]
+    Problem(#[from] DecisionProblem),
+    /// The claim is not stored here (open it first).
+    #[error("the claim is not stored on this computer")]
+    NotStored,
+    /// The claim changed since the person saw it: reopen it.
+    #[error("the claim changed since it was opened")]
+    Stale,
+    /// The stored record could not be read or priced.
+    #[error("the stored claim could not be priced")]
+    Unpriced,
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+impl From<OpenError> for DecideError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Cache(e) => Self::Cache(e),
+            _ => Self::NotStored,
+        }
+    }
+}
+
+/// Queues a decision on claim `id`, seen at `version`, priced from the
+/// stored record (what the person was shown), with its local effect in the
+/// same transaction: decided claims leave the cached queue, pended ones
+/// change status. Works offline; the outbox sends it once central answers.
+/// Returns the outbox key.
+pub async fn decide(
+    cache: &crate::cache::Cache,
+    id: Uuid,
+    version: i64,
+    input: &DecisionInput,
+    key: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<DecisionLine>, DecideError> {
+    let opened = detail::stored(cache, id)
+        .await?
+        .ok_or(DecideError::NotStored)?;
+    if opened.version != version {
+        return Err(DecideError::Stale);
+    }
+    let view = ClaimView::from_opened(&opened).map_err(|_| DecideError::Unpriced)?;
+    let priced = view.pricing.ok_or(DecideError::Unpriced)?;
+    let lists = crate::codes::load(cache).await?;
+    let groups_for = |carc: &str| {
+        lists
+            .carcs
+            .iter()
+            .find(|c| c.code == carc)
+            .map(|c| c.group_codes.clone())
+    };
+    let lines = decision::build(&priced.adjudication, input, &groups_for)?;
+    let mutation = Mutation::Decide {
+        claim_id: id,
+        version: i32::try_from(version).map_err(|_| DecideError::Stale)?,
+        decision: input.kind.as_central().to_string(),
+        lines: serde_json::to_value(&lines).expect("decision lines serialise"),
+        denial_group_code: input.denial_group_code.clone(),
+        denial_carc: input.denial_carc.clone(),
+        explanation: input
+            .explanation
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned),
+        pend_reason: input.pend_reason.clone(),
+    };
+    let effect = if input.kind.keeps_claim_open() {
+        LocalEffect::SetStatus("pended")
+    } else {
+        LocalEffect::LeaveQueue
+    };
+    outbox::enqueue(cache, key, &mutation, effect, now).await?;
+    Ok(lines)
 }

@@ -14,7 +14,8 @@ use crate::crypto::CryptoError;
 use crate::outbox::{self, LocalEffect, Mutation};
 
 /// A claim in full, as JSON from central: the claim, `lines`, `diagnoses`,
-/// `notes`, `history`, `member` and `lease` (null when nobody holds it).
+/// `notes`, `history`, `member`, `lease` (null when nobody holds it) and
+/// `pricing` (see `pricing::PricingFacts`).
 /// PHI throughout, so Debug is masked.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct ClaimRecord(pub serde_json::Value);
@@ -104,7 +105,8 @@ SELECT c.version, c.member_id, jsonb_build_object(
                                          'phone', m.phone, 'status', m.status)
                FROM claimdesk.member m WHERE m.id = c.member_id),
     'lease', (SELECT jsonb_build_object('holder', q.lease_holder, 'expires_at', q.lease_expires_at)
-              FROM claimdesk.queue_entry q WHERE q.claim_id = c.id AND q.lease_holder IS NOT NULL))
+              FROM claimdesk.queue_entry q WHERE q.claim_id = c.id AND q.lease_holder IS NOT NULL),
+    'pricing', claimdesk.claim_pricing_facts(c.id))
 FROM claimdesk.claim c WHERE c.id = $1";
 
 /// Central's current record of claim `id`: version, member, record. None
@@ -320,7 +322,7 @@ pub async fn keep_leased(
 }
 
 /// The stored copy of a claim, if this computer has one.
-async fn stored(cache: &Cache, id: Uuid) -> Result<Option<OpenedClaim>, OpenError> {
+pub(crate) async fn stored(cache: &Cache, id: Uuid) -> Result<Option<OpenedClaim>, OpenError> {
     let row: Option<(i64, Vec<u8>, String, Vec<u8>)> = sqlx::query_as(
         "SELECT version, member_id, fetched_at, sealed FROM claim_detail WHERE id = ?",
     )

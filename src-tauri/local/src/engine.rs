@@ -156,12 +156,22 @@ async fn run(
     // leases (adjudicators, supervisors); asked once, kept.
     let mut plan: Option<ReferencePlan> = None;
     let mut leases: Option<bool> = None;
+    let mut codes_copied = false;
     loop {
         if notifications.is_none() {
             notifications = listener(&central).await;
         }
         let mut retry_at = None;
-        let pulled = pull(&cache, &central, &config, &status, &mut plan, &mut leases).await;
+        let pulled = pull(
+            &cache,
+            &central,
+            &config,
+            &status,
+            &mut plan,
+            &mut leases,
+            &mut codes_copied,
+        )
+        .await;
         match pulled {
             Ok(()) => {
                 failures = 0;
@@ -227,6 +237,7 @@ async fn pull(
     status: &watch::Sender<SyncStatus>,
     plan: &mut Option<ReferencePlan>,
     leases: &mut Option<bool>,
+    codes_copied: &mut bool,
 ) -> Result<(), ErrorCode> {
     // Owns its sender: a closure borrowing across the await below would make
     // the task's future not Send for every lifetime.
@@ -274,6 +285,16 @@ async fn pull(
     let result = match result {
         Ok(()) => keep_leased(cache, central, leases, (config.now)()).await,
         Err(e) => Err(e),
+    };
+    // The decision panel's code lists, once per run (they change with a
+    // release of the code sets, not by the minute).
+    let result = match (result, *codes_copied) {
+        (Ok(()), false) => {
+            let copied = crate::codes::refresh(cache, central).await;
+            *codes_copied = copied.is_ok();
+            copied
+        }
+        (other, _) => other,
     };
     match result {
         Ok(()) => {

@@ -3,12 +3,14 @@
 
 pub mod cache;
 pub mod claim_view;
+pub mod codes;
 pub mod crypto;
 pub mod desk;
 pub mod detail;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;
+pub mod pricing;
 pub mod queue_view;
 pub mod reference;
 pub mod search;

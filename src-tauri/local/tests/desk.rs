@@ -4,11 +4,13 @@
 mod support;
 
 use chrono::Utc;
+use claimdesk_core::decision::{DecisionInput, DecisionKind, DecisionProblem};
 use claimdesk_local::claim_view::{ClaimView, ViewSource};
-use claimdesk_local::detail;
+use claimdesk_local::desk::{self, DecideError};
 use claimdesk_local::queue_view::{self, QueueView};
 use claimdesk_local::reference::{pull_reference, ReferencePlan};
 use claimdesk_local::sync;
+use claimdesk_local::{codes, detail, outbox};
 use support::common;
 use uuid::Uuid;
 
@@ -160,10 +162,181 @@ async fn an_opened_claim_reads_into_typed_parts_with_money_as_decimals() {
     );
     assert!(view.member.is_some());
     assert_eq!(view.source, ViewSource::Central);
+    // Priced here from the facts central sent: every line, each balancing
+    // as on an 835 (billed = paid + adjustments).
+    let pricing = view
+        .pricing
+        .as_ref()
+        .expect("the record carries pricing facts");
+    let adjudication = &pricing.adjudication;
+    assert_eq!(adjudication.lines.len() as i64, lines);
+    for line in &adjudication.lines {
+        let adjusted: rust_decimal::Decimal = line.adjustments.iter().map(|a| a.amount).sum();
+        assert_eq!(
+            line.billed,
+            line.paid + adjusted,
+            "line {}",
+            line.line_number
+        );
+    }
+    assert_eq!(adjudication.billed, billed);
+    assert!(pricing.eligibility.is_some());
+    assert!(pricing.provider.as_ref().is_some_and(|p| p.npi.len() == 10));
+    assert!(!pricing.cpt.is_empty());
     assert!(
         !format!("{view:?}").contains(&view.claim.claim_number),
         "masked in Debug"
     );
+    desk.cache.close().await;
+    desk.central.close().await;
+    db.cleanup().await;
+}
+
+fn decision(kind: DecisionKind) -> DecisionInput {
+    DecisionInput {
+        kind,
+        explanation: None,
+        denial_group_code: None,
+        denial_carc: None,
+        pend_reason: None,
+        reductions: vec![],
+        rarc: vec![],
+    }
+}
+
+#[tokio::test]
+async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() {
+    let mut db = support::seeded(200, 13, 20).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    sync::pull_queue(
+        &desk.cache,
+        &desk.central,
+        sync::PullLimits::default(),
+        Utc::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    codes::refresh(&desk.cache, &desk.central).await.unwrap();
+    let map = common::error_code;
+
+    // Approve: the engine's figures, as central records them.
+    let first = desk::get_next(&desk.cache, &desk.central, &map, Utc::now())
+        .await
+        .unwrap();
+    let view = ClaimView::from_opened(&first).unwrap();
+    let priced = view.pricing.unwrap().adjudication;
+    let lines = desk::decide(
+        &desk.cache,
+        first.id,
+        first.version,
+        &decision(DecisionKind::Approve),
+        Uuid::now_v7(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimdesk_core::decision::total_paid(&lines), priced.paid);
+    assert!(
+        desk.cache.queue_claim(first.id).await.unwrap().is_none(),
+        "left the cached queue"
+    );
+
+    // Deny without codes: refused here, nothing queued.
+    let second = desk::get_next(&desk.cache, &desk.central, &map, Utc::now())
+        .await
+        .unwrap();
+    let depth = outbox::depth(&desk.cache).await.unwrap();
+    let mut deny = decision(DecisionKind::Deny);
+    deny.explanation = Some("Service not covered under the member's plan.".into());
+    assert!(matches!(
+        desk::decide(
+            &desk.cache,
+            second.id,
+            second.version,
+            &deny,
+            Uuid::now_v7(),
+            Utc::now()
+        )
+        .await,
+        Err(DecideError::Problem(DecisionProblem::DenialCodesMissing))
+    ));
+    assert_eq!(outbox::depth(&desk.cache).await.unwrap(), depth);
+    deny.denial_group_code = Some("CO".into());
+    deny.denial_carc = Some("96".into());
+    desk::decide(
+        &desk.cache,
+        second.id,
+        second.version,
+        &deny,
+        Uuid::now_v7(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+
+    // Pend with a reason: stays in the queue as pended.
+    let third = desk::get_next(&desk.cache, &desk.central, &map, Utc::now())
+        .await
+        .unwrap();
+    let mut pend = decision(DecisionKind::Pend);
+    pend.pend_reason = Some("records".into());
+    desk::decide(
+        &desk.cache,
+        third.id,
+        third.version,
+        &pend,
+        Uuid::now_v7(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        desk.cache
+            .queue_claim(third.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "pended"
+    );
+
+    // A stale version is refused before anything is queued.
+    assert!(matches!(
+        desk::decide(
+            &desk.cache,
+            third.id,
+            third.version - 1,
+            &pend,
+            Uuid::now_v7(),
+            Utc::now()
+        )
+        .await,
+        Err(DecideError::Stale)
+    ));
+
+    let report = outbox::push(&desk.cache, &desk.central, &map, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.conflicts, 0, "{report:?}");
+    let status = |id: Uuid| {
+        let central = desk.central.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<rust_decimal::Decimal>)>(
+                "SELECT status, total_paid FROM claimdesk.claim WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&central)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        status(first.id).await,
+        ("approved".into(), Some(priced.paid))
+    );
+    assert_eq!(status(second.id).await.0, "denied");
+    assert_eq!(status(third.id).await.0, "pended");
     desk.cache.close().await;
     desk.central.close().await;
     db.cleanup().await;

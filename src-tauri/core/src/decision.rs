@@ -1,0 +1,410 @@
+//! An adjudicator's decision turned into the per-line figures central
+//! records (`claimdesk.claim_decide`), checked first so a person hears what
+//! is missing before anything is queued. Central checks the same rules
+//! again; these checks are for the person, not for trust.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Adjudication, LineResult};
+
+/// What the person decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// Pay as the engine priced it.
+    Approve,
+    /// Pay less than priced on some lines, with a justification.
+    Partial,
+    /// Pay nothing, with a group code, a reason code and an explanation.
+    Deny,
+    /// Hold, with a reason.
+    Pend,
+    /// Hold and ask the provider for information.
+    RequestInfo,
+}
+
+impl DecisionKind {
+    /// The word central's `claim_decide` takes.
+    pub fn as_central(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Partial => "partial",
+            Self::Deny => "deny",
+            Self::Pend => "pend",
+            Self::RequestInfo => "request_info",
+        }
+    }
+
+    /// Whether the claim stays open (in the queue) afterwards.
+    pub fn keeps_claim_open(self) -> bool {
+        matches!(self, Self::Pend | Self::RequestInfo)
+    }
+}
+
+/// A line paid less than priced (partial approvals).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct LineReduction {
+    /// The line.
+    pub line_number: u16,
+    /// What to pay instead.
+    #[specta(type = String)]
+    pub paid: Decimal,
+    /// Group code for the difference.
+    pub group_code: String,
+    /// Reason code for the difference.
+    pub carc: String,
+}
+
+/// The decision as the panel submits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct DecisionInput {
+    /// Approve, partial, deny, pend, request info.
+    pub kind: DecisionKind,
+    /// Justification (partial), explanation (deny), note (pend, request info).
+    pub explanation: Option<String>,
+    /// Deny: group code.
+    pub denial_group_code: Option<String>,
+    /// Deny: reason code.
+    pub denial_carc: Option<String>,
+    /// Pend and request info: the reason code.
+    pub pend_reason: Option<String>,
+    /// Partial: the lines paid less.
+    pub reductions: Vec<LineReduction>,
+    /// Remark codes added to every line.
+    pub rarc: Vec<String>,
+}
+
+/// One line as central records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct DecisionLine {
+    /// Line number.
+    pub line_number: u16,
+    /// Allowed.
+    #[specta(type = String)]
+    pub allowed: Decimal,
+    /// Deductible.
+    #[specta(type = String)]
+    pub deductible: Decimal,
+    /// Copay.
+    #[specta(type = String)]
+    pub copay: Decimal,
+    /// Coinsurance.
+    #[specta(type = String)]
+    pub coinsurance: Decimal,
+    /// Paid.
+    #[specta(type = String)]
+    pub paid: Decimal,
+    /// The line's main adjustment group, if any.
+    pub group_code: Option<String>,
+    /// The line's main adjustment reason, if any.
+    pub carc: Option<String>,
+    /// Remark codes.
+    pub rarc: Vec<String>,
+}
+
+/// What is missing or wrong in a decision, in words for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionProblem {
+    /// A denial needs both codes.
+    #[error("Choose a group code and a reason code for the denial.")]
+    DenialCodesMissing,
+    /// The reason is not reported with that group.
+    #[error("Reason {carc} is not reported with group {group}; choose a group it goes with.")]
+    GroupDoesNotFit {
+        /// The group chosen.
+        group: String,
+        /// The reason chosen.
+        carc: String,
+    },
+    /// Deny and partial need words.
+    #[error("Write an explanation: it goes on the remittance and into the audit trail.")]
+    ExplanationMissing,
+    /// Pend and request info need a reason.
+    #[error("Choose why the claim waits.")]
+    PendReasonMissing,
+    /// A partial approval must reduce something.
+    #[error("A partial approval pays less on at least one line; otherwise approve.")]
+    NothingReduced,
+    /// A reduced line must stay within what was priced.
+    #[error("Line {0}: pay between 0 and the priced amount.")]
+    ReductionOutOfRange(u16),
+    /// A reduction names a line the claim does not have.
+    #[error("The claim has no line {0}.")]
+    NoSuchLine(u16),
+    /// A reduction needs its codes.
+    #[error("Line {0}: choose a group code and a reason code for the reduction.")]
+    ReductionCodesMissing(u16),
+}
+
+fn present(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn main_adjustment(line: &LineResult) -> (Option<String>, Option<String>) {
+    // The largest adjustment names the line on the remittance.
+    line.adjustments
+        .iter()
+        .max_by_key(|a| a.amount)
+        .map(|a| (Some(format!("{:?}", a.group)), Some(a.carc.clone())))
+        .unwrap_or((None, None))
+}
+
+/// Checks `input` against the engine's `priced` claim and builds the lines
+/// central records. `groups_for(carc)` gives the group codes a reason is
+/// reported with (from the code lists); None when the reason is unknown.
+pub fn build(
+    priced: &Adjudication,
+    input: &DecisionInput,
+    groups_for: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Result<Vec<DecisionLine>, DecisionProblem> {
+    let fits = |group: &str, carc: &str| -> Result<(), DecisionProblem> {
+        match groups_for(carc) {
+            Some(groups) if groups.iter().any(|g| g == group) => Ok(()),
+            _ => Err(DecisionProblem::GroupDoesNotFit {
+                group: group.to_string(),
+                carc: carc.to_string(),
+            }),
+        }
+    };
+    let rarc = |line: &LineResult| -> Vec<String> {
+        let mut all = line.rarc.clone();
+        for r in &input.rarc {
+            if !all.contains(r) {
+                all.push(r.clone());
+            }
+        }
+        all
+    };
+    let as_priced = |line: &LineResult| {
+        let (group_code, carc) = main_adjustment(line);
+        DecisionLine {
+            line_number: line.line_number,
+            allowed: line.allowed,
+            deductible: line.deductible,
+            copay: line.copay,
+            coinsurance: line.coinsurance,
+            paid: line.paid,
+            group_code,
+            carc,
+            rarc: rarc(line),
+        }
+    };
+    match input.kind {
+        DecisionKind::Pend | DecisionKind::RequestInfo => {
+            present(&input.pend_reason).ok_or(DecisionProblem::PendReasonMissing)?;
+            Ok(Vec::new())
+        }
+        DecisionKind::Approve => Ok(priced.lines.iter().map(as_priced).collect()),
+        DecisionKind::Deny => {
+            let (Some(group), Some(carc)) = (
+                present(&input.denial_group_code),
+                present(&input.denial_carc),
+            ) else {
+                return Err(DecisionProblem::DenialCodesMissing);
+            };
+            fits(group, carc)?;
+            present(&input.explanation).ok_or(DecisionProblem::ExplanationMissing)?;
+            Ok(priced
+                .lines
+                .iter()
+                .map(|line| DecisionLine {
+                    line_number: line.line_number,
+                    allowed: Decimal::ZERO,
+                    deductible: Decimal::ZERO,
+                    copay: Decimal::ZERO,
+                    coinsurance: Decimal::ZERO,
+                    paid: Decimal::ZERO,
+                    group_code: Some(group.to_string()),
+                    carc: Some(carc.to_string()),
+                    rarc: rarc(line),
+                })
+                .collect())
+        }
+        DecisionKind::Partial => {
+            present(&input.explanation).ok_or(DecisionProblem::ExplanationMissing)?;
+            let mut lines: Vec<DecisionLine> = priced.lines.iter().map(as_priced).collect();
+            let mut reduced = false;
+            for r in &input.reductions {
+                let line = lines
+                    .iter_mut()
+                    .find(|l| l.line_number == r.line_number)
+                    .ok_or(DecisionProblem::NoSuchLine(r.line_number))?;
+                if r.paid < Decimal::ZERO || r.paid > line.paid {
+                    return Err(DecisionProblem::ReductionOutOfRange(r.line_number));
+                }
+                if r.paid == line.paid {
+                    continue;
+                }
+                if r.group_code.trim().is_empty() || r.carc.trim().is_empty() {
+                    return Err(DecisionProblem::ReductionCodesMissing(r.line_number));
+                }
+                fits(&r.group_code, &r.carc)?;
+                line.paid = r.paid;
+                line.group_code = Some(r.group_code.clone());
+                line.carc = Some(r.carc.clone());
+                reduced = true;
+            }
+            if !reduced {
+                return Err(DecisionProblem::NothingReduced);
+            }
+            Ok(lines)
+        }
+    }
+}
+
+/// Total paid by `lines`.
+pub fn total_paid(lines: &[DecisionLine]) -> Decimal {
+    lines.iter().map(|l| l.paid).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Action, Adjustment, Group};
+
+    fn m(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn priced() -> Adjudication {
+        let line = |n: u16, billed: &str, paid: &str, pr: &str| LineResult {
+            line_number: n,
+            billed: m(billed),
+            allowed: m(billed) - m("20.00"),
+            deductible: Decimal::ZERO,
+            copay: m(pr),
+            coinsurance: Decimal::ZERO,
+            paid: m(paid),
+            member_responsibility: m(pr),
+            adjustments: vec![
+                Adjustment {
+                    group: Group::CO,
+                    carc: "45".into(),
+                    amount: m("20.00"),
+                },
+                Adjustment {
+                    group: Group::PR,
+                    carc: "3".into(),
+                    amount: m(pr),
+                },
+            ],
+            rarc: vec![],
+        };
+        Adjudication {
+            lines: vec![
+                line(1, "150.00", "100.00", "30.00"),
+                line(2, "80.00", "40.00", "20.00"),
+            ],
+            edits: vec![],
+            action: Action::Pay,
+            billed: m("230.00"),
+            paid: m("140.00"),
+            member_responsibility: m("50.00"),
+        }
+    }
+
+    fn groups(carc: &str) -> Option<Vec<String>> {
+        match carc {
+            "45" | "97" | "50" => Some(vec!["CO".into()]),
+            "3" => Some(vec!["PR".into()]),
+            _ => None,
+        }
+    }
+
+    fn input(kind: DecisionKind) -> DecisionInput {
+        DecisionInput {
+            kind,
+            explanation: None,
+            denial_group_code: None,
+            denial_carc: None,
+            pend_reason: None,
+            reductions: vec![],
+            rarc: vec![],
+        }
+    }
+
+    #[test]
+    fn approve_carries_the_engine_figures_and_main_adjustment() {
+        let lines = build(&priced(), &input(DecisionKind::Approve), &groups).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].paid, m("100.00"));
+        assert_eq!(lines[0].copay, m("30.00"));
+        assert_eq!(
+            (lines[0].group_code.as_deref(), lines[0].carc.as_deref()),
+            (Some("PR"), Some("3"))
+        );
+        assert_eq!(total_paid(&lines), m("140.00"));
+    }
+
+    #[test]
+    fn a_denial_needs_codes_that_fit_and_an_explanation() {
+        let mut deny = input(DecisionKind::Deny);
+        assert_eq!(
+            build(&priced(), &deny, &groups),
+            Err(DecisionProblem::DenialCodesMissing)
+        );
+        deny.denial_group_code = Some("PR".into());
+        deny.denial_carc = Some("50".into());
+        assert!(matches!(
+            build(&priced(), &deny, &groups),
+            Err(DecisionProblem::GroupDoesNotFit { .. })
+        ));
+        deny.denial_group_code = Some("CO".into());
+        deny.explanation = Some("   ".into());
+        assert_eq!(
+            build(&priced(), &deny, &groups),
+            Err(DecisionProblem::ExplanationMissing)
+        );
+        deny.explanation = Some("Not medically necessary per policy MP-12.".into());
+        let lines = build(&priced(), &deny, &groups).unwrap();
+        assert!(lines
+            .iter()
+            .all(|l| l.paid.is_zero() && l.carc.as_deref() == Some("50")));
+    }
+
+    #[test]
+    fn a_partial_approval_reduces_within_the_priced_amount_with_codes() {
+        let mut partial = input(DecisionKind::Partial);
+        partial.explanation = Some("Units exceed the documented time.".into());
+        assert_eq!(
+            build(&priced(), &partial, &groups),
+            Err(DecisionProblem::NothingReduced)
+        );
+        partial.reductions = vec![LineReduction {
+            line_number: 1,
+            paid: m("120.00"),
+            group_code: "CO".into(),
+            carc: "45".into(),
+        }];
+        assert_eq!(
+            build(&priced(), &partial, &groups),
+            Err(DecisionProblem::ReductionOutOfRange(1))
+        );
+        partial.reductions[0].paid = m("60.00");
+        let lines = build(&priced(), &partial, &groups).unwrap();
+        assert_eq!(total_paid(&lines), m("100.00"));
+        partial.reductions[0].line_number = 9;
+        assert_eq!(
+            build(&priced(), &partial, &groups),
+            Err(DecisionProblem::NoSuchLine(9))
+        );
+        partial.reductions[0].line_number = 1;
+        partial.explanation = None;
+        assert_eq!(
+            build(&priced(), &partial, &groups),
+            Err(DecisionProblem::ExplanationMissing)
+        );
+    }
+
+    #[test]
+    fn a_pend_needs_a_reason_and_sends_no_lines() {
+        let mut pend = input(DecisionKind::Pend);
+        assert_eq!(
+            build(&priced(), &pend, &groups),
+            Err(DecisionProblem::PendReasonMissing)
+        );
+        pend.pend_reason = Some("records".into());
+        assert_eq!(build(&priced(), &pend, &groups), Ok(vec![]));
+    }
+}
