@@ -4,13 +4,16 @@ use chrono::Utc;
 use claimdesk_core::central::{
     CentralError, CentralSession, ConnectionStatus, Credentials, ErrorMapper,
 };
+use claimdesk_core::decision::{DecisionInput, DecisionLine};
 use claimdesk_core::settings::LoadedSettings;
 use claimdesk_core::{ErrorCode, Secret};
 use claimdesk_local::cache::{Cache, CacheOwner, Opened, RebuildReason};
 use claimdesk_local::claim_view::ClaimView;
+use claimdesk_local::codes::{self, CodeLists};
 use claimdesk_local::desk::{self, DeskError};
 use claimdesk_local::detail;
 use claimdesk_local::engine::SyncStatus;
+use claimdesk_local::outbox;
 use claimdesk_local::queue_view::{self, QueuePage, QueueView};
 use claimdesk_local::session::LocalSession;
 use serde::Serialize;
@@ -277,4 +280,159 @@ pub async fn release_claim(state: State<'_, AppState>, id: Uuid) -> Result<(), C
     desk::release(desk.central.pool(), id)
         .await
         .map_err(|e| desk.error(e))
+}
+
+/// The code lists the decision panel picks from (works offline).
+#[tauri::command]
+#[specta::specta]
+pub async fn code_lists(state: State<'_, AppState>) -> Result<CodeLists, CommandError> {
+    let cache = local_cache(&state).await?;
+    Ok(codes::load(&cache).await?)
+}
+
+/// What a queued decision will record.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct QueuedDecision {
+    /// The outbox key it travels under.
+    pub key: Uuid,
+    /// The lines as central will record them.
+    pub lines: Vec<DecisionLine>,
+}
+
+/// Decides the claim the person has open, at the version they saw. Queued
+/// in the outbox (so it works offline) and sent at once when online.
+#[tauri::command]
+#[specta::specta]
+pub async fn decide(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    version: i32,
+    decision: DecisionInput,
+) -> Result<QueuedDecision, CommandError> {
+    let cache = local_cache(&state).await?;
+    let key = Uuid::now_v7();
+    let lines = desk::decide(
+        &cache,
+        claim_id,
+        i64::from(version),
+        &decision,
+        key,
+        Utc::now(),
+    )
+    .await?;
+    kick(&state).await;
+    Ok(QueuedDecision { key, lines })
+}
+
+/// A refused outbox entry with both versions, for the conflict dialog.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ConflictView {
+    /// The outbox key.
+    pub key: Uuid,
+    /// The claim it concerns.
+    pub claim_id: Option<Uuid>,
+    /// decide, note, attach, phi_view.
+    pub kind: String,
+    /// Why central refused (version_conflict, lease_lost, invalid_input, …).
+    pub reason: Option<String>,
+    /// What this desktop sent: the person's own work, kept whole.
+    pub ours: OurWork,
+    /// Central's record when it refused (same shape as an opened claim).
+    pub theirs: Option<ClaimView>,
+}
+
+/// The person's side of a conflict.
+#[derive(Debug, Clone, Default, Serialize, specta::Type)]
+pub struct OurWork {
+    /// approve, partial, deny, pend, request_info (decisions).
+    pub decision: Option<String>,
+    /// The version it was made on (decisions).
+    pub version: Option<i32>,
+    /// Explanation, justification or note text.
+    pub text: Option<String>,
+    /// Denial group code and reason.
+    pub denial: Option<String>,
+    /// Pend reason.
+    pub pend_reason: Option<String>,
+    /// Total the decision paid.
+    #[specta(type = Option<String>)]
+    pub paid: Option<rust_decimal::Decimal>,
+    /// Attachments: the file's name.
+    pub file_name: Option<String>,
+}
+
+impl OurWork {
+    fn of(m: &outbox::Mutation) -> Self {
+        use outbox::Mutation;
+        match m {
+            Mutation::Decide {
+                version,
+                decision,
+                lines,
+                denial_group_code,
+                denial_carc,
+                explanation,
+                pend_reason,
+                ..
+            } => Self {
+                decision: Some(decision.clone()),
+                version: Some(*version),
+                text: explanation.clone(),
+                denial: denial_group_code
+                    .as_ref()
+                    .zip(denial_carc.as_ref())
+                    .map(|(g, c)| format!("{g}-{c}")),
+                pend_reason: pend_reason.clone(),
+                paid: serde_json::from_value::<Vec<DecisionLine>>(lines.clone())
+                    .ok()
+                    .map(|l| claimdesk_core::decision::total_paid(&l)),
+                file_name: None,
+            },
+            Mutation::Note { body, .. } => Self {
+                text: Some(body.clone()),
+                ..Self::default()
+            },
+            Mutation::Attach { file_name, .. } => Self {
+                file_name: Some(file_name.clone()),
+                ..Self::default()
+            },
+            Mutation::PhiView { .. } => Self::default(),
+        }
+    }
+}
+
+/// Refused outbox entries, oldest first, each with central's version.
+#[tauri::command]
+#[specta::specta]
+pub async fn conflicts(state: State<'_, AppState>) -> Result<Vec<ConflictView>, CommandError> {
+    let cache = local_cache(&state).await?;
+    Ok(outbox::conflicts(&cache)
+        .await?
+        .into_iter()
+        .map(|c| ConflictView {
+            key: c.ours.id,
+            claim_id: c.ours.mutation.claim_id(),
+            kind: c.ours.mutation.kind().to_string(),
+            reason: c.ours.last_error.clone(),
+            ours: OurWork::of(&c.ours.mutation),
+            theirs: c.theirs.and_then(|t| {
+                ClaimView::from_opened(&detail::OpenedClaim {
+                    id: c.ours.mutation.claim_id().unwrap_or_default(),
+                    version: t.version,
+                    member_id: Uuid::nil(),
+                    record: t.record,
+                    source: detail::Source::Stored(t.fetched_at),
+                })
+                .ok()
+            }),
+        })
+        .collect())
+}
+
+/// The person dealt with a conflict: the entry leaves the outbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_conflict(state: State<'_, AppState>, key: Uuid) -> Result<bool, CommandError> {
+    let cache = local_cache(&state).await?;
+    Ok(outbox::dismiss(&cache, key).await?)
 }

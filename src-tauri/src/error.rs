@@ -64,6 +64,26 @@ impl From<claimdesk_local::detail::OpenError> for CommandError {
     }
 }
 
+impl From<claimdesk_local::desk::DecideError> for CommandError {
+    fn from(error: claimdesk_local::desk::DecideError) -> Self {
+        use claimdesk_local::desk::DecideError;
+        match error {
+            DecideError::Problem(problem) => {
+                Self::new(ErrorCode::InvalidInput, problem.to_string())
+            }
+            DecideError::NotStored => Self::new(
+                ErrorCode::NotFound,
+                "Open the claim before deciding it: it is not stored on this computer.",
+            ),
+            DecideError::Unpriced => Self::new(
+                ErrorCode::CacheFailed,
+                "This claim could not be priced from its stored copy. Reopen it while online.",
+            ),
+            DecideError::Cache(e) => e.into(),
+        }
+    }
+}
+
 impl From<claimdesk_local::cache::CacheError> for CommandError {
     fn from(error: claimdesk_local::cache::CacheError) -> Self {
         use claimdesk_local::cache::CacheError;

@@ -24,6 +24,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::open_claim,
         commands::get_next,
         commands::release_claim,
+        commands::code_lists,
+        commands::decide,
+        commands::conflicts,
+        commands::dismiss_conflict,
     ])
 }
 

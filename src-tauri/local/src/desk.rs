@@ -53,9 +53,6 @@ pub enum DecideError {
     /// The claim is not stored here (open it first).
     #[error("the claim is not stored on this computer")]
     NotStored,
-    /// The claim changed since the person saw it: reopen it.
-    #[error("the claim changed since it was opened")]
-    Stale,
     /// The stored record could not be read or priced.
     #[error("the stored claim could not be priced")]
     Unpriced,
@@ -74,7 +71,7 @@ impl From<OpenError> for DecideError {
 }
 
 /// Queues a decision on claim `id`, seen at `version`, priced from the
-/// stored record (what the person was shown), with its local effect in the
+/// stored record (what the person was shown, or newer), with its local effect in the
 /// same transaction: decided claims leave the cached queue, pended ones
 /// change status. Works offline; the outbox sends it once central answers.
 /// Returns the outbox key.
@@ -89,9 +86,8 @@ pub async fn decide(
     let opened = detail::stored(cache, id)
         .await?
         .ok_or(DecideError::NotStored)?;
-    if opened.version != version {
-        return Err(DecideError::Stale);
-    }
+    // A version older than the stored one is still queued: central refuses
+    // it, and the conflict shows the person both versions (never dropped).
     let view = ClaimView::from_opened(&opened).map_err(|_| DecideError::Unpriced)?;
     let priced = view.pricing.ok_or(DecideError::Unpriced)?;
     let lists = crate::codes::load(cache).await?;
@@ -105,7 +101,7 @@ pub async fn decide(
     let lines = decision::build(&priced.adjudication, input, &groups_for)?;
     let mutation = Mutation::Decide {
         claim_id: id,
-        version: i32::try_from(version).map_err(|_| DecideError::Stale)?,
+        version: i32::try_from(version).map_err(|_| DecideError::Unpriced)?,
         decision: input.kind.as_central().to_string(),
         lines: serde_json::to_value(&lines).expect("decision lines serialise"),
         denial_group_code: input.denial_group_code.clone(),

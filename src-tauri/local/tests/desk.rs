@@ -301,20 +301,6 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
         "pended"
     );
 
-    // A stale version is refused before anything is queued.
-    assert!(matches!(
-        desk::decide(
-            &desk.cache,
-            third.id,
-            third.version - 1,
-            &pend,
-            Uuid::now_v7(),
-            Utc::now()
-        )
-        .await,
-        Err(DecideError::Stale)
-    ));
-
     let report = outbox::push(&desk.cache, &desk.central, &map, Utc::now())
         .await
         .unwrap();
@@ -337,6 +323,30 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     );
     assert_eq!(status(second.id).await.0, "denied");
     assert_eq!(status(third.id).await.0, "pended");
+    // A decision on a claim central has moved on is queued all the same,
+    // and central's refusal becomes a conflict the person sees (here the
+    // pend ended the lease, so that is the reason given).
+    desk::decide(
+        &desk.cache,
+        third.id,
+        third.version,
+        &pend,
+        Uuid::now_v7(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let report = outbox::push(&desk.cache, &desk.central, &map, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(
+        outbox::conflicts(&desk.cache).await.unwrap()[0]
+            .ours
+            .last_error
+            .as_deref(),
+        Some("lease_lost")
+    );
     desk.cache.close().await;
     desk.central.close().await;
     db.cleanup().await;

@@ -31,9 +31,86 @@ export const commands = {
 	getNext: () => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("get_next")),
 	/**  Gives a leased claim back to the queue without deciding it. */
 	releaseClaim: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("release_claim", { id })),
+	/**  The code lists the decision panel picks from (works offline). */
+	codeLists: () => typedError<CodeLists, CommandError>(__TAURI_INVOKE("code_lists")),
+	/**
+	 *  Decides the claim the person has open, at the version they saw. Queued
+	 *  in the outbox (so it works offline) and sent at once when online.
+	 */
+	decide: (claimId: string, version: number, decision: DecisionInput_Deserialize) => typedError<QueuedDecision_Serialize, CommandError>(__TAURI_INVOKE("decide", { claimId, version, decision })),
+	/**  Refused outbox entries, oldest first, each with central's version. */
+	conflicts: () => typedError<ConflictView_Serialize[], CommandError>(__TAURI_INVOKE("conflicts")),
+	/**  The person dealt with a conflict: the entry leaves the outbox. */
+	dismissConflict: (key: string) => typedError<boolean, CommandError>(__TAURI_INVOKE("dismiss_conflict", { key })),
 };
 
 /* Types */
+/**  Spent so far this plan year. */
+export type AccumulatorFact = {
+	/**  The member's deductible met. */
+	individual_deductible: string,
+	/**  The member's out-of-pocket met. */
+	individual_oop: string,
+	/**  The family's deductible met. */
+	family_deductible: string,
+	/**  The family's out-of-pocket met. */
+	family_oop: string,
+};
+
+/**  What the claim's outcome calls for. */
+export type Action = 
+/**  Pay as priced. */
+"pay" | 
+/**  Hold for a person to review. */
+"pend" | 
+/**  Deny. */
+"deny";
+
+/**  The engine's answer for a claim. */
+export type Adjudication = Adjudication_Serialize | Adjudication_Deserialize;
+
+/**  The engine's answer for a claim. */
+export type Adjudication_Deserialize = {
+	/**  Lines in order. */
+	lines: LineResult[],
+	/**  Every edit that fired. */
+	edits: Edit_Deserialize[],
+	/**  The strongest action any edit asks for (Pay when none fired). */
+	action: Action,
+	/**  Total billed. */
+	billed: string,
+	/**  Total paid. */
+	paid: string,
+	/**  Total member responsibility. */
+	member_responsibility: string,
+};
+
+/**  The engine's answer for a claim. */
+export type Adjudication_Serialize = {
+	/**  Lines in order. */
+	lines: LineResult[],
+	/**  Every edit that fired. */
+	edits: Edit_Serialize[],
+	/**  The strongest action any edit asks for (Pay when none fired). */
+	action: Action,
+	/**  Total billed. */
+	billed: string,
+	/**  Total paid. */
+	paid: string,
+	/**  Total member responsibility. */
+	member_responsibility: string,
+};
+
+/**  One adjustment on a line, as on an 835 CAS segment. */
+export type Adjustment = {
+	/**  Group code. */
+	group: Group,
+	/**  Claim adjustment reason code. */
+	carc: string,
+	/**  Amount. */
+	amount: string,
+};
+
 /**  Where a claim stands against its due date. */
 export type AgingBand = 
 /**  More than [`DUE_SOON_DAYS`] to go. */
@@ -68,6 +145,34 @@ export type AppInfo_Serialize = {
 	settings_error: CommandError | null,
 	/**  Where the log files are, for support calls. */
 	log_dir: string,
+};
+
+/**  One benefit category of the plan. */
+export type BenefitFact = {
+	/**  office_visit, lab, surgery, … */
+	benefit_category: string,
+	/**  Copay in network. */
+	copay_in_network: string,
+	/**  Copay out of network. */
+	copay_out_of_network: string,
+	/**  Deductible applies first. */
+	deductible_applies: boolean,
+	/**  Covered in network. */
+	covered_in_network: boolean,
+	/**  Covered out of network. */
+	covered_out_of_network: boolean,
+};
+
+/**  A claim adjustment reason code. */
+export type Carc = {
+	/**  The code (e.g. 45, 97, 204). */
+	code: string,
+	/**  Its description. */
+	description: string,
+	/**  Group codes it is reported with; pickers offer only these pairs. */
+	group_codes: string[],
+	/**  Offered as a reason to deny a claim. */
+	is_denial: boolean,
 };
 
 /**
@@ -281,6 +386,11 @@ export type ClaimView_Deserialize = {
 	lease?: Lease | null,
 	/**  Where this copy came from. */
 	source: ViewSource,
+	/**
+	 *  Eligibility, benefits, accumulators, provider standing and the
+	 *  engine's figures; none when the record came without pricing facts.
+	 */
+	pricing?: Pricing_Deserialize | null,
 };
 
 /**  A claim, opened, typed for the workspace. */
@@ -301,6 +411,54 @@ export type ClaimView_Serialize = {
 	lease: Lease | null,
 	/**  Where this copy came from. */
 	source: ViewSource,
+	/**
+	 *  Eligibility, benefits, accumulators, provider standing and the
+	 *  engine's figures; none when the record came without pricing facts.
+	 */
+	pricing: Pricing_Serialize | null,
+};
+
+/**  A code and its words. */
+export type Code = {
+	/**  The code. */
+	code: string,
+	/**  Its description. */
+	description: string,
+};
+
+/**  A code and its words. */
+export type CodeFact = CodeFact_Serialize | CodeFact_Deserialize;
+
+/**  A code and its words. */
+export type CodeFact_Deserialize = {
+	/**  The code. */
+	code: string,
+	/**  Its short description. */
+	description: string,
+	/**  CPT only: its benefit category. */
+	benefit_category?: string | null,
+};
+
+/**  A code and its words. */
+export type CodeFact_Serialize = {
+	/**  The code. */
+	code: string,
+	/**  Its short description. */
+	description: string,
+	/**  CPT only: its benefit category. */
+	benefit_category: string | null,
+};
+
+/**  Every list the decision panel needs. */
+export type CodeLists = {
+	/**  CO, PR, OA, … */
+	group_codes: Code[],
+	/**  Adjustment reasons. */
+	carcs: Carc[],
+	/**  Remittance remarks. */
+	rarcs: Code[],
+	/**  Pend reasons. */
+	pend_reasons: PendReason[],
 };
 
 /**
@@ -312,6 +470,41 @@ export type CommandError = {
 	code: ErrorCode,
 	/**  Human-readable explanation, safe to display (no PHI). */
 	message: string,
+};
+
+/**  A refused outbox entry with both versions, for the conflict dialog. */
+export type ConflictView = ConflictView_Serialize | ConflictView_Deserialize;
+
+/**  A refused outbox entry with both versions, for the conflict dialog. */
+export type ConflictView_Deserialize = {
+	/**  The outbox key. */
+	key: string,
+	/**  The claim it concerns. */
+	claim_id?: string | null,
+	/**  decide, note, attach, phi_view. */
+	kind: string,
+	/**  Why central refused (version_conflict, lease_lost, invalid_input, …). */
+	reason?: string | null,
+	/**  What this desktop sent: the person's own work, kept whole. */
+	ours: OurWork_Deserialize,
+	/**  Central's record when it refused (same shape as an opened claim). */
+	theirs?: ClaimView_Deserialize | null,
+};
+
+/**  A refused outbox entry with both versions, for the conflict dialog. */
+export type ConflictView_Serialize = {
+	/**  The outbox key. */
+	key: string,
+	/**  The claim it concerns. */
+	claim_id: string | null,
+	/**  decide, note, attach, phi_view. */
+	kind: string,
+	/**  Why central refused (version_conflict, lease_lost, invalid_input, …). */
+	reason: string | null,
+	/**  What this desktop sent: the person's own work, kept whole. */
+	ours: OurWork_Serialize,
+	/**  Central's record when it refused (same shape as an opened claim). */
+	theirs: ClaimView_Serialize | null,
 };
 
 /**  What the status screen shows after login. */
@@ -353,12 +546,160 @@ export type ConnectionStatus_Serialize = {
 	checked_at: string,
 };
 
+/**  The decision as the panel submits it. */
+export type DecisionInput = DecisionInput_Serialize | DecisionInput_Deserialize;
+
+/**  The decision as the panel submits it. */
+export type DecisionInput_Deserialize = {
+	/**  Approve, partial, deny, pend, request info. */
+	kind: DecisionKind,
+	/**  Justification (partial), explanation (deny), note (pend, request info). */
+	explanation?: string | null,
+	/**  Deny: group code. */
+	denial_group_code?: string | null,
+	/**  Deny: reason code. */
+	denial_carc?: string | null,
+	/**  Pend and request info: the reason code. */
+	pend_reason?: string | null,
+	/**  Partial: the lines paid less. */
+	reductions: LineReduction[],
+	/**  Remark codes added to every line. */
+	rarc: string[],
+};
+
+/**  The decision as the panel submits it. */
+export type DecisionInput_Serialize = {
+	/**  Approve, partial, deny, pend, request info. */
+	kind: DecisionKind,
+	/**  Justification (partial), explanation (deny), note (pend, request info). */
+	explanation: string | null,
+	/**  Deny: group code. */
+	denial_group_code: string | null,
+	/**  Deny: reason code. */
+	denial_carc: string | null,
+	/**  Pend and request info: the reason code. */
+	pend_reason: string | null,
+	/**  Partial: the lines paid less. */
+	reductions: LineReduction[],
+	/**  Remark codes added to every line. */
+	rarc: string[],
+};
+
+/**  What the person decided. */
+export type DecisionKind = 
+/**  Pay as the engine priced it. */
+"approve" | 
+/**  Pay less than priced on some lines, with a justification. */
+"partial" | 
+/**  Pay nothing, with a group code, a reason code and an explanation. */
+"deny" | 
+/**  Hold, with a reason. */
+"pend" | 
+/**  Hold and ask the provider for information. */
+"request_info";
+
+/**  One line as central records it. */
+export type DecisionLine = DecisionLine_Serialize | DecisionLine_Deserialize;
+
+/**  One line as central records it. */
+export type DecisionLine_Deserialize = {
+	/**  Line number. */
+	line_number: number,
+	/**  Allowed. */
+	allowed: string,
+	/**  Deductible. */
+	deductible: string,
+	/**  Copay. */
+	copay: string,
+	/**  Coinsurance. */
+	coinsurance: string,
+	/**  Paid. */
+	paid: string,
+	/**  The line's main adjustment group, if any. */
+	group_code?: string | null,
+	/**  The line's main adjustment reason, if any. */
+	carc?: string | null,
+	/**  Remark codes. */
+	rarc: string[],
+};
+
+/**  One line as central records it. */
+export type DecisionLine_Serialize = {
+	/**  Line number. */
+	line_number: number,
+	/**  Allowed. */
+	allowed: string,
+	/**  Deductible. */
+	deductible: string,
+	/**  Copay. */
+	copay: string,
+	/**  Coinsurance. */
+	coinsurance: string,
+	/**  Paid. */
+	paid: string,
+	/**  The line's main adjustment group, if any. */
+	group_code: string | null,
+	/**  The line's main adjustment reason, if any. */
+	carc: string | null,
+	/**  Remark codes. */
+	rarc: string[],
+};
+
 /**  A diagnosis on the claim. */
 export type Diagnosis = {
 	/**  1–12, what line pointers refer to. */
 	sequence: number,
 	/**  ICD-10-CM code. */
 	icd10_code: string,
+};
+
+/**  An edit that fired. */
+export type Edit = Edit_Serialize | Edit_Deserialize;
+
+/**  An edit that fired. */
+export type Edit_Deserialize = {
+	/**  Stable code for the UI (e.g. `timely_filing`). */
+	code: string,
+	/**  The CARC it maps to. */
+	carc: string,
+	/**  Group code reported with it. */
+	group: Group,
+	/**  Line it concerns, or none for the whole claim. */
+	line_number?: number | null,
+	/**  What it does to the claim. */
+	action: Action,
+	/**  Whether an adjudicator may override it. */
+	overridable: boolean,
+	/**  Plain words for the screen. */
+	explanation: string,
+};
+
+/**  An edit that fired. */
+export type Edit_Serialize = {
+	/**  Stable code for the UI (e.g. `timely_filing`). */
+	code: string,
+	/**  The CARC it maps to. */
+	carc: string,
+	/**  Group code reported with it. */
+	group: Group,
+	/**  Line it concerns, or none for the whole claim. */
+	line_number: number | null,
+	/**  What it does to the claim. */
+	action: Action,
+	/**  Whether an adjudicator may override it. */
+	overridable: boolean,
+	/**  Plain words for the screen. */
+	explanation: string,
+};
+
+/**  Eligibility on the date of service, as central decided it. */
+export type EligibilityFact = {
+	/**  Covered on the date of service. */
+	is_eligible: boolean,
+	/**  eligible, coverage_terminated, coverage_gap, … */
+	reason: string,
+	/**  The reason in words. */
+	explanation: string,
 };
 
 /**  What went wrong, as a stable code the UI and scripts can branch on. */
@@ -427,12 +768,57 @@ export type FirstSync = {
 	expected: number,
 };
 
+/**  An X12 claim adjustment group code. */
+export type Group = 
+/**  Contractual obligation. */
+"CO" | 
+/**  Patient responsibility. */
+"PR" | 
+/**  Other adjustment. */
+"OA";
+
 /**  Who holds the claim. */
 export type Lease = {
 	/**  The login. */
 	holder: string,
 	/**  Until when. */
 	expires_at: string,
+};
+
+/**  A line paid less than priced (partial approvals). */
+export type LineReduction = {
+	/**  The line. */
+	line_number: number,
+	/**  What to pay instead. */
+	paid: string,
+	/**  Group code for the difference. */
+	group_code: string,
+	/**  Reason code for the difference. */
+	carc: string,
+};
+
+/**  The priced line. */
+export type LineResult = {
+	/**  Line number. */
+	line_number: number,
+	/**  Billed. */
+	billed: string,
+	/**  Allowed. */
+	allowed: string,
+	/**  Deductible applied. */
+	deductible: string,
+	/**  Copay. */
+	copay: string,
+	/**  Coinsurance. */
+	coinsurance: string,
+	/**  Plan paid. */
+	paid: string,
+	/**  Member responsibility (deductible + copay + coinsurance). */
+	member_responsibility: string,
+	/**  CAS adjustments; billed = paid + their sum. */
+	adjustments: Adjustment[],
+	/**  Remittance remark codes. */
+	rarc: string[],
 };
 
 /**  Settings as loaded, with where each part came from. */
@@ -571,6 +957,183 @@ export type Note = {
 	at: string,
 };
 
+/**  The person's side of a conflict. */
+export type OurWork = OurWork_Serialize | OurWork_Deserialize;
+
+/**  The person's side of a conflict. */
+export type OurWork_Deserialize = {
+	/**  approve, partial, deny, pend, request_info (decisions). */
+	decision?: string | null,
+	/**  The version it was made on (decisions). */
+	version?: number | null,
+	/**  Explanation, justification or note text. */
+	text?: string | null,
+	/**  Denial group code and reason. */
+	denial?: string | null,
+	/**  Pend reason. */
+	pend_reason?: string | null,
+	/**  Total the decision paid. */
+	paid?: string | null,
+	/**  Attachments: the file's name. */
+	file_name?: string | null,
+};
+
+/**  The person's side of a conflict. */
+export type OurWork_Serialize = {
+	/**  approve, partial, deny, pend, request_info (decisions). */
+	decision: string | null,
+	/**  The version it was made on (decisions). */
+	version: number | null,
+	/**  Explanation, justification or note text. */
+	text: string | null,
+	/**  Denial group code and reason. */
+	denial: string | null,
+	/**  Pend reason. */
+	pend_reason: string | null,
+	/**  Total the decision paid. */
+	paid: string | null,
+	/**  Attachments: the file's name. */
+	file_name: string | null,
+};
+
+/**  A reason to pend, with how long a pend usually waits. */
+export type PendReason = {
+	/**  The code. */
+	code: string,
+	/**  Its description. */
+	description: string,
+	/**  Days the claim waits before it returns to the queue. */
+	default_days: number,
+};
+
+/**  The plan's cost sharing. */
+export type PlanFact = {
+	/**  Plan code. */
+	plan_code: string,
+	/**  Plan name. */
+	name: string,
+	/**  HMO, PPO, … */
+	plan_type: string,
+	/**  Individual deductible. */
+	deductible_individual: string,
+	/**  Family deductible. */
+	deductible_family: string,
+	/**  Individual out-of-pocket maximum. */
+	oop_max_individual: string,
+	/**  Family out-of-pocket maximum. */
+	oop_max_family: string,
+	/**  Member coinsurance in network, percent. */
+	coinsurance_in_network: string,
+	/**  Member coinsurance out of network, percent. */
+	coinsurance_out_of_network: string,
+	/**  Whether out-of-network care is covered at all. */
+	out_of_network_covered: boolean,
+	/**  The plan year of the date of service. */
+	plan_year: number,
+};
+
+/**  What the workspace shows about pricing, and the engine's answer. */
+export type Pricing = Pricing_Serialize | Pricing_Deserialize;
+
+/**  What the workspace shows about pricing, and the engine's answer. */
+export type Pricing_Deserialize = {
+	/**  Eligibility on the date of service. */
+	eligibility?: EligibilityFact | null,
+	/**  The plan. */
+	plan?: PlanFact | null,
+	/**  Its benefits. */
+	benefits: BenefitFact[],
+	/**  Accumulators this plan year, before this claim. */
+	accumulators?: AccumulatorFact | null,
+	/**  The provider. */
+	provider?: ProviderFact_Deserialize | null,
+	/**  The provider has an active contract on the date of service. */
+	in_network: boolean,
+	/**  Descriptions of the claim's procedure codes. */
+	cpt: CodeFact_Deserialize[],
+	/**  Descriptions of the claim's diagnosis codes (unknown codes missing). */
+	icd10: CodeFact_Deserialize[],
+	/**  The member's other claims, newest first. */
+	related: RelatedClaim[],
+	/**  Most this person may approve without a supervisor. */
+	authority_limit: string,
+	/**  The engine's figures and edits. */
+	adjudication: Adjudication_Deserialize,
+};
+
+/**  What the workspace shows about pricing, and the engine's answer. */
+export type Pricing_Serialize = {
+	/**  Eligibility on the date of service. */
+	eligibility: EligibilityFact | null,
+	/**  The plan. */
+	plan: PlanFact | null,
+	/**  Its benefits. */
+	benefits: BenefitFact[],
+	/**  Accumulators this plan year, before this claim. */
+	accumulators: AccumulatorFact | null,
+	/**  The provider. */
+	provider: ProviderFact_Serialize | null,
+	/**  The provider has an active contract on the date of service. */
+	in_network: boolean,
+	/**  Descriptions of the claim's procedure codes. */
+	cpt: CodeFact_Serialize[],
+	/**  Descriptions of the claim's diagnosis codes (unknown codes missing). */
+	icd10: CodeFact_Serialize[],
+	/**  The member's other claims, newest first. */
+	related: RelatedClaim[],
+	/**  Most this person may approve without a supervisor. */
+	authority_limit: string,
+	/**  The engine's figures and edits. */
+	adjudication: Adjudication_Serialize,
+};
+
+/**  The billing provider's standing. */
+export type ProviderFact = ProviderFact_Serialize | ProviderFact_Deserialize;
+
+/**  The billing provider's standing. */
+export type ProviderFact_Deserialize = {
+	/**  NPI. */
+	npi: string,
+	/**  Organisation, or "Last, First". */
+	name: string,
+	/**  in_network, out_of_network, pending. */
+	network_status: string,
+	/**  active, inactive, suspended. */
+	status: string,
+	/**  On an exclusion list. */
+	excluded: boolean,
+	/**  oig_leie, sam, state_medicaid. */
+	exclusion_source?: string | null,
+	/**  Since when. */
+	exclusion_date?: string | null,
+	/**  Recredentialing due. */
+	recredential_due?: string | null,
+	/**  A verified medical licence in force on the date of service. */
+	credentialed: boolean,
+};
+
+/**  The billing provider's standing. */
+export type ProviderFact_Serialize = {
+	/**  NPI. */
+	npi: string,
+	/**  Organisation, or "Last, First". */
+	name: string,
+	/**  in_network, out_of_network, pending. */
+	network_status: string,
+	/**  active, inactive, suspended. */
+	status: string,
+	/**  On an exclusion list. */
+	excluded: boolean,
+	/**  oig_leie, sam, state_medicaid. */
+	exclusion_source: string | null,
+	/**  Since when. */
+	exclusion_date: string | null,
+	/**  Recredentialing due. */
+	recredential_due: string | null,
+	/**  A verified medical licence in force on the date of service. */
+	credentialed: boolean,
+};
+
 /**  A page of the queue. */
 export type QueuePage = QueuePage_Serialize | QueuePage_Deserialize;
 
@@ -684,6 +1247,25 @@ export type QueueView =
 /**  Suspected duplicates, risk flags, excluded providers. */
 "flagged";
 
+/**  What a queued decision will record. */
+export type QueuedDecision = QueuedDecision_Serialize | QueuedDecision_Deserialize;
+
+/**  What a queued decision will record. */
+export type QueuedDecision_Deserialize = {
+	/**  The outbox key it travels under. */
+	key: string,
+	/**  The lines as central will record them. */
+	lines: DecisionLine_Deserialize[],
+};
+
+/**  What a queued decision will record. */
+export type QueuedDecision_Serialize = {
+	/**  The outbox key it travels under. */
+	key: string,
+	/**  The lines as central will record them. */
+	lines: DecisionLine_Serialize[],
+};
+
 /**  Why a rule fired. */
 export type Reason = {
 	/**  Stable rule name. */
@@ -702,6 +1284,36 @@ export type RebuildReason =
 "corrupt" | 
 /**  The file belongs to another user or server. */
 "foreign";
+
+/**  Another claim of the same member. */
+export type RelatedClaim = {
+	/**  Its id. */
+	id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  Its status. */
+	status: string,
+	/**  Its billing provider's NPI. */
+	provider_npi: string,
+	/**  First date of service. */
+	service_from: string,
+	/**  Last date of service. */
+	service_to: string,
+	/**  Total billed. */
+	total_billed: string,
+	/**  Its lines: code, place of service, billed. */
+	lines: RelatedLine[],
+};
+
+/**  A line of a related claim. */
+export type RelatedLine = {
+	/**  CPT/HCPCS. */
+	cpt_code: string,
+	/**  Place of service. */
+	place_of_service: string,
+	/**  Billed. */
+	billed: string,
+};
 
 /**
  *  Holds a secret or PHI value.

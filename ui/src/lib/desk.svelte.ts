@@ -1,45 +1,100 @@
-import { commands, type ClaimView_Serialize as ClaimView, type CommandError } from "./bindings";
+import {
+  commands,
+  type ClaimView_Serialize as ClaimView,
+  type CodeLists,
+  type CommandError,
+  type ConflictView_Serialize as ConflictView,
+  type DecisionInput_Deserialize as DecisionInput,
+} from "./bindings";
+import { emptyForm, type DecisionForm } from "./decision";
 import { asCommandError } from "./errors";
 import { QueueStore } from "./queue.svelte";
 
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+/** The panel's fields as the command takes them. */
+export function toInput(form: DecisionForm): DecisionInput {
+  const text = form.explanation.trim() || null;
+  return {
+    kind: form.kind ?? "approve",
+    explanation: text,
+    denial_group_code: form.kind === "deny" ? form.groupCode : null,
+    denial_carc: form.kind === "deny" ? form.carc : null,
+    pend_reason: form.kind === "pend" || form.kind === "request_info" ? form.pendReason : null,
+    reductions:
+      form.kind === "partial"
+        ? Object.entries(form.paid)
+            .filter(([, v]) => v !== undefined && v.trim() !== "")
+            .map(([line, paid]) => ({
+              line_number: Number(line),
+              paid: paid.trim(),
+              group_code: form.reductionGroup,
+              carc: form.reductionCarc,
+            }))
+        : [],
+    rarc: [],
+  };
+}
+
 /**
- * The adjudicator's desk: the queue, the claim open in the workspace, and
- * the commands between them (get next, open, release).
+ * The adjudicator's desk: the queue, the claim open in the workspace, the
+ * decision being written (kept per claim until it is sent, so nothing typed
+ * is lost), and refused decisions waiting for the person.
  */
 export class Desk {
   queue = new QueueStore();
   claim = $state<ClaimView | null>(null);
   busy = $state(false);
   error = $state<CommandError | null>(null);
+  /** Said after a decision is queued. */
+  notice = $state<string | null>(null);
+  lists = $state<CodeLists | null>(null);
+  /** Decision drafts by claim id. */
+  drafts = $state<Record<string, DecisionForm>>({});
+  conflicts = $state<ConflictView[]>([]);
+
+  /** The draft for the open claim, created on first use. */
+  form(): DecisionForm {
+    const id = this.claim?.claim.id;
+    if (!id) return emptyForm();
+    this.drafts[id] ??= emptyForm();
+    return this.drafts[id];
+  }
+
+  async loadLists(): Promise<void> {
+    const result = await commands.codeLists().catch(() => null);
+    if (result?.status === "ok") this.lists = result.data;
+  }
 
   /** Leases the next claim and opens it. */
   async next(): Promise<void> {
-    await this.#run(() => commands.getNext());
+    await this.#open(() => commands.getNext());
   }
 
   /** Opens a claim from the queue. */
   async open(id: string): Promise<void> {
-    await this.#run(() => commands.openClaim(id));
+    await this.#open(() => commands.openClaim(id));
+  }
+
+  /** Queues the decision on the open claim, then returns to the queue. */
+  async decide(): Promise<void> {
+    const claim = this.claim;
+    if (!claim || this.busy) return;
+    const form = this.form();
+    const result = await this.#call(() => commands.decide(claim.claim.id, claim.claim.version, toInput(form)));
+    if (result) {
+      delete this.drafts[claim.claim.id];
+      this.notice = `${claim.claim.claim_number}: ${form.kind?.replace("_", " ")} queued.`;
+      this.back();
+    }
   }
 
   /** Gives the open claim back to the queue and returns to it. */
   async release(): Promise<void> {
     const claim = this.claim;
     if (!claim || this.busy) return;
-    this.busy = true;
-    this.error = null;
-    try {
-      const result = await commands.releaseClaim(claim.claim.id);
-      if (result.status === "error") {
-        this.error = result.error;
-        return;
-      }
-      this.back();
-    } catch (thrown) {
-      this.error = asCommandError(thrown);
-    } finally {
-      this.busy = false;
-    }
+    const done = await this.#call(() => commands.releaseClaim(claim.claim.id));
+    if (done) this.back();
   }
 
   /** Back to the queue, re-read (the cache may have moved on). */
@@ -48,16 +103,59 @@ export class Desk {
     void this.queue.reload();
   }
 
-  async #run(call: () => Promise<{ status: "ok"; data: ClaimView } | { status: "error"; error: CommandError }>): Promise<void> {
-    if (this.busy) return;
+  /** Re-reads refused entries (the status bar says how many). */
+  async loadConflicts(): Promise<void> {
+    const result = await commands.conflicts().catch(() => null);
+    if (result?.status === "ok") this.conflicts = result.data;
+  }
+
+  /**
+   * The person reopens a refused decision's claim to redo it: their draft
+   * comes back filled in, and the refused entry leaves the outbox.
+   */
+  async redo(conflict: ConflictView): Promise<void> {
+    if (!conflict.claim_id) return;
+    const ours = conflict.ours;
+    const draft = emptyForm();
+    if (ours.decision) draft.kind = ours.decision as DecisionForm["kind"];
+    draft.explanation = ours.text ?? "";
+    if (ours.denial) [draft.groupCode, draft.carc] = ours.denial.split("-");
+    draft.pendReason = ours.pend_reason ?? "";
+    this.drafts[conflict.claim_id] = draft;
+    await this.dismiss(conflict);
+    await this.open(conflict.claim_id);
+  }
+
+  /** The person lets a refused entry go. */
+  async dismiss(conflict: ConflictView): Promise<void> {
+    await commands.dismissConflict(conflict.key).catch(() => null);
+    this.conflicts = this.conflicts.filter((c) => c.key !== conflict.key);
+  }
+
+  async #open(call: () => Promise<Result<ClaimView>>): Promise<void> {
+    const opened = await this.#call(call);
+    if (opened) {
+      this.claim = opened.data;
+      this.form();
+      this.notice = null;
+    }
+  }
+
+  /** Runs a command; its data (wrapped, so a command returning nothing still succeeds) or null. */
+  async #call<T>(call: () => Promise<Result<T>>): Promise<{ data: T } | null> {
+    if (this.busy) return null;
     this.busy = true;
     this.error = null;
     try {
       const result = await call();
-      if (result.status === "error") this.error = result.error;
-      else this.claim = result.data;
+      if (result.status === "error") {
+        this.error = result.error;
+        return null;
+      }
+      return { data: result.data };
     } catch (thrown) {
       this.error = asCommandError(thrown);
+      return null;
     } finally {
       this.busy = false;
     }

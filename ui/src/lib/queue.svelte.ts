@@ -2,6 +2,8 @@ import { commands, type CommandError, type QueueRow_Serialize as QueueRow, type 
 import { asCommandError } from "./errors";
 import { pagesFor } from "./virtual";
 
+export { money } from "./money";
+
 /** Rows fetched per request; a screen shows about 20. */
 export const PAGE_SIZE = 100;
 
@@ -83,19 +85,6 @@ export class QueueStore {
       this.#inflight.delete(page);
     }
   }
-}
-
-/**
- * Money as the table shows it: `"1234.5"` → `"$1,234.50"`. Works on the
- * decimal string itself, never through a float.
- */
-export function money(amount: string): string {
-  const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(amount.trim());
-  if (!match) return amount;
-  const [, sign, whole, fraction = ""] = match;
-  const grouped = whole.replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const cents = (fraction + "00").slice(0, 2);
-  return `${sign}$${grouped}.${cents}`;
 }
 
 /** The due column's words: "in 5 d", "today", "3 d late". */

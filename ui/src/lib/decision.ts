@@ -1,0 +1,123 @@
+import type { Carc, DecisionKind, LineResult } from "./bindings";
+import { cents } from "./money";
+
+/** The decision panel's fields, as typed. Kept per claim so nothing typed is lost. */
+export interface DecisionForm {
+  kind: DecisionKind | null;
+  explanation: string;
+  groupCode: string;
+  carc: string;
+  pendReason: string;
+  /** Partial: line number → amount to pay, as typed. */
+  paid: Record<number, string>;
+  /** Partial: group and reason for the reductions. */
+  reductionGroup: string;
+  reductionCarc: string;
+}
+
+export function emptyForm(): DecisionForm {
+  return {
+    kind: null,
+    explanation: "",
+    groupCode: "",
+    carc: "",
+    pendReason: "",
+    paid: {},
+    reductionGroup: "CO",
+    reductionCarc: "",
+  };
+}
+
+/** The decisions, their keys and labels, in panel order. */
+export const KINDS: ReadonlyArray<{ kind: DecisionKind; label: string; key: string }> = [
+  { kind: "approve", label: "Approve", key: "a" },
+  { kind: "partial", label: "Partial", key: "l" },
+  { kind: "deny", label: "Deny", key: "d" },
+  { kind: "pend", label: "Pend", key: "p" },
+  { kind: "request_info", label: "Request info", key: "i" },
+];
+
+/**
+ * CARCs matching what was typed (code prefix or words of the description),
+ * denial reasons only when `denialsOnly`; exact code first.
+ */
+export function matchCarcs(query: string, carcs: readonly Carc[], denialsOnly: boolean): Carc[] {
+  const q = query.trim().toLowerCase();
+  const pool = denialsOnly ? carcs.filter((c) => c.is_denial) : carcs;
+  if (!q) return [...pool];
+  const words = q.split(/\s+/);
+  return pool
+    .filter((c) => c.code.toLowerCase().startsWith(q) || words.every((w) => c.description.toLowerCase().includes(w)))
+    .sort((a, b) => Number(b.code.toLowerCase() === q) - Number(a.code.toLowerCase() === q));
+}
+
+/** Group codes that go with a CARC (all groups when no CARC is chosen yet). */
+export function groupsFor(carc: string, carcs: readonly Carc[], all: readonly string[]): string[] {
+  const found = carcs.find((c) => c.code === carc);
+  return found ? found.group_codes : [...all];
+}
+
+/** What still stops the decision, in words; empty when it can be submitted. */
+export function problems(form: DecisionForm, carcs: readonly Carc[], lines: readonly LineResult[]): string[] {
+  const out: string[] = [];
+  const text = form.explanation.trim();
+  switch (form.kind) {
+    case null:
+      out.push("Choose a decision.");
+      break;
+    case "deny": {
+      if (!form.carc) out.push("Choose a reason code (CARC).");
+      if (!form.groupCode) out.push("Choose a group code.");
+      if (form.carc && form.groupCode && !groupsFor(form.carc, carcs, []).includes(form.groupCode))
+        out.push(`Reason ${form.carc} is not reported with group ${form.groupCode}.`);
+      if (!text) out.push("Write an explanation.");
+      break;
+    }
+    case "partial": {
+      if (!text) out.push("Write a justification.");
+      let reduced = false;
+      for (const line of lines) {
+        const typed = form.paid[line.line_number];
+        if (typed === undefined || typed.trim() === "") continue;
+        let value: bigint;
+        try {
+          value = cents(typed);
+        } catch {
+          out.push(`Line ${line.line_number}: enter an amount like 120.00.`);
+          continue;
+        }
+        if (value < 0n || value > cents(line.paid)) out.push(`Line ${line.line_number}: pay between 0 and ${line.paid}.`);
+        else if (value < cents(line.paid)) reduced = true;
+      }
+      if (!reduced) out.push("Pay less on at least one line.");
+      if (reduced && !form.reductionCarc) out.push("Choose a reason code for the reductions.");
+      break;
+    }
+    case "pend":
+    case "request_info":
+      if (!form.pendReason) out.push("Choose why the claim waits.");
+      break;
+    case "approve":
+      break;
+  }
+  return out;
+}
+
+/** What the decision pays, as a decimal string. */
+export function paidTotal(form: DecisionForm, lines: readonly LineResult[]): bigint {
+  switch (form.kind) {
+    case "approve":
+      return lines.reduce((t, l) => t + cents(l.paid), 0n);
+    case "partial":
+      return lines.reduce((t, l) => {
+        const typed = form.paid[l.line_number];
+        try {
+          return t + (typed && typed.trim() ? cents(typed) : cents(l.paid));
+        } catch {
+          return t + cents(l.paid);
+        }
+      }, 0n);
+    default:
+      return 0n;
+  }
+}
