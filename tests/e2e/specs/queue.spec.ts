@@ -117,4 +117,17 @@ describe("queue and workspace", () => {
     await b.keys("Escape");
     await byTestId(b, "shortcuts").waitForDisplayed({ reverse: true, timeout: 5_000 });
   });
+
+  it("switches to the dark theme and remembers it", async () => {
+    const b = app.browser;
+    const toggle = byTestId(b, "theme-toggle");
+    // system → light → dark
+    await toggle.click();
+    await toggle.click();
+    expect(await toggle.getText()).toContain("dark");
+    expect(await b.execute(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await b.execute(() => localStorage.getItem("claimdesk.theme"))).toBe("dark");
+    await screenshot(b, "queue-dark");
+    await toggle.click();
+  });
 });
