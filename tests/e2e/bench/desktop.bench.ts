@@ -1,0 +1,127 @@
+// Desktop figures on the real window (issue 6): cold start to an
+// interactive queue, idle memory, and claim open time. Run with
+// scripts/bench-desktop, against the release build; not part of the tests.
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { afterAll, describe, it } from "vitest";
+import { byTestId, database, launchApp, signIn, type RunningApp } from "../support/app";
+
+const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
+const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
+const OPENS = Number(process.env.CLAIMDESK_BENCH_OPENS ?? 30);
+
+type B = RunningApp["browser"];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function p95(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)];
+}
+
+/** Resident memory of the app and the WebKit processes it started, in MiB. */
+function rss(): { app: number; webkit: number } {
+  const app = process.env.CLAIMDESK_E2E_APP ?? "";
+  const kb = (pid: string) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  const cmd = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      return [];
+    }
+  };
+  const parent = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1];
+    } catch {
+      return "";
+    }
+  };
+  const appPids = pids.filter((p) => cmd(p)[0] === app);
+  const webkit = pids.filter((p) => appPids.includes(parent(p)) && /WebKit/.test(cmd(p)[0] ?? ""));
+  return {
+    app: appPids.reduce((t, p) => t + kb(p), 0) / 1024,
+    webkit: webkit.reduce((t, p) => t + kb(p), 0) / 1024,
+  };
+}
+
+/** Clicks queue row `i` and waits for the workspace to render; milliseconds in the page's own clock. */
+async function timedOpen(b: B, i: number): Promise<number> {
+  return b.executeAsync((index: number, done: (ms: number) => void) => {
+    const rows = document.querySelectorAll<HTMLElement>('[data-testid="queue-row"]');
+    const start = performance.now();
+    rows[index].click();
+    const check = () => {
+      if (document.querySelector('[data-testid="workspace-claim-number"]')) {
+        // The frame after the DOM has it is when it is on screen.
+        requestAnimationFrame(() => done(performance.now() - start));
+      } else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  }, i);
+}
+
+async function backToQueue(b: B): Promise<void> {
+  await b.keys("Escape");
+  await b.waitUntil(async () => (await b.$$('[data-testid="queue-claim-number"]').length) > 5, { timeout: 10_000 });
+}
+
+describe("desktop benchmark", () => {
+  let app: RunningApp | undefined;
+  afterAll(async () => {
+    database("start");
+    await app?.stop();
+  });
+
+  it("measures", async () => {
+    const launched = performance.now();
+    app = await launchApp();
+    const b = app.browser;
+    await byTestId(b, "login-username").waitForDisplayed({ timeout: 30_000 });
+    const toLogin = performance.now() - launched;
+    const submitted = performance.now();
+    await signIn(b, USER, PASSWORD);
+    await b.waitUntil(async () => (await b.$$('[data-testid="queue-claim-number"]').length) > 5, { timeout: 60_000 });
+    const toQueue = performance.now() - submitted;
+
+    // Warm: one open of each claim stores it (and fetches from central).
+    const online: number[] = [];
+    for (let i = 0; i < OPENS; i++) {
+      online.push(await timedOpen(b, i % 15));
+      await backToQueue(b);
+    }
+    // From this computer's copy only: central stopped.
+    database("stop");
+    await byTestId(b, "offline-banner").waitForDisplayed({ timeout: 60_000 });
+    const cached: number[] = [];
+    for (let i = 0; i < OPENS; i++) {
+      cached.push(await timedOpen(b, i % 15));
+      await backToQueue(b);
+    }
+    database("start");
+    await byTestId(b, "offline-banner").waitForDisplayed({ reverse: true, timeout: 60_000 });
+    await b.pause(10_000);
+    const idle = rss();
+    const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo || true"]).toString().trim();
+    console.log(
+      [
+        "",
+        `## Desktop benchmark (${process.env.CLAIMDESK_E2E_APP})`,
+        cpu,
+        "",
+        "| What | Figure |",
+        "|---|---|",
+        `| Launch to login screen (WebDriver session start included) | ${toLogin.toFixed(0)} ms |`,
+        `| Sign in to interactive queue (cache warm) | ${toQueue.toFixed(0)} ms |`,
+        `| Claim open, central answering, click to rendered workspace (${OPENS}) | p50 ${median(online).toFixed(1)} ms, p95 ${p95(online).toFixed(1)} ms |`,
+        `| Claim open from this computer's copy (central stopped) (${OPENS}) | p50 ${median(cached).toFixed(1)} ms, p95 ${p95(cached).toFixed(1)} ms |`,
+        `| Idle RSS after 10 s on the queue: app process | ${idle.app.toFixed(1)} MiB |`,
+        `| Idle RSS: WebKit web and network processes | ${idle.webkit.toFixed(1)} MiB |`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
