@@ -436,3 +436,31 @@ pub async fn dismiss_conflict(state: State<'_, AppState>, key: Uuid) -> Result<b
     let cache = local_cache(&state).await?;
     Ok(outbox::dismiss(&cache, key).await?)
 }
+
+/// Adds an internal note to a claim, through the outbox (offline too).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_note(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    body: String,
+) -> Result<(), CommandError> {
+    let body = body.trim().to_string();
+    if body.is_empty() {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            "Write the note first.",
+        ));
+    }
+    let cache = local_cache(&state).await?;
+    outbox::enqueue(
+        &cache,
+        Uuid::now_v7(),
+        &outbox::Mutation::Note { claim_id, body },
+        outbox::LocalEffect::None,
+        Utc::now(),
+    )
+    .await?;
+    kick(&state).await;
+    Ok(())
+}

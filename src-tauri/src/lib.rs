@@ -28,6 +28,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::decide,
         commands::conflicts,
         commands::dismiss_conflict,
+        commands::add_note,
     ])
 }
 

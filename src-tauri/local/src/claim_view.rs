@@ -167,6 +167,27 @@ impl std::fmt::Debug for Member {
     }
 }
 
+/// A document attached to the claim (the viewer opens its content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct DocumentEntry {
+    /// Document id.
+    pub id: Uuid,
+    /// cms1500, ub04, medical_record, …
+    pub document_type: String,
+    /// File name as received.
+    pub file_name: String,
+    /// MIME type.
+    pub mime_type: String,
+    /// Size in bytes.
+    pub size_bytes: u32,
+    /// Pages, when known.
+    pub page_count: Option<i32>,
+    /// Who attached it.
+    pub uploaded_by: String,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
+}
+
 /// Who holds the claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Lease {
@@ -206,6 +227,8 @@ pub struct ClaimView {
     pub member: Option<Member>,
     /// The live lease, if anyone holds one.
     pub lease: Option<Lease>,
+    /// Attached documents, oldest first.
+    pub documents: Vec<DocumentEntry>,
     /// Where this copy came from.
     pub source: ViewSource,
     /// Eligibility, benefits, accumulators, provider standing and the
@@ -229,6 +252,8 @@ struct RecordParts {
     history: Vec<StatusChange>,
     member: Option<Member>,
     lease: Option<Lease>,
+    #[serde(default)]
+    documents: Vec<DocumentEntry>,
     #[serde(default)]
     pricing: Option<PricingFacts>,
 }
@@ -260,6 +285,7 @@ impl ClaimView {
             history: parts.history,
             member: parts.member,
             lease: parts.lease,
+            documents: parts.documents,
             source: match opened.source {
                 Source::Central => ViewSource::Central,
                 Source::Stored(fetched_at) => ViewSource::Stored { fetched_at },

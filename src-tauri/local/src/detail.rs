@@ -106,6 +106,11 @@ SELECT c.version, c.member_id, jsonb_build_object(
                FROM claimdesk.member m WHERE m.id = c.member_id),
     'lease', (SELECT jsonb_build_object('holder', q.lease_holder, 'expires_at', q.lease_expires_at)
               FROM claimdesk.queue_entry q WHERE q.claim_id = c.id AND q.lease_holder IS NOT NULL),
+    'documents', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'id', d.id, 'document_type', d.document_type, 'file_name', d.file_name,
+                      'mime_type', d.mime_type, 'size_bytes', d.size_bytes, 'page_count', d.page_count,
+                      'uploaded_by', d.uploaded_by, 'uploaded_at', d.uploaded_at) ORDER BY d.uploaded_at), '[]')
+                  FROM claimdesk.document d WHERE d.claim_id = c.id),
     'pricing', claimdesk.claim_pricing_facts(c.id))
 FROM claimdesk.claim c WHERE c.id = $1";
 

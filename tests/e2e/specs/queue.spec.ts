@@ -3,6 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
 
+async function $timeline(b: RunningApp["browser"]): Promise<string> {
+  return b.$('[aria-label="Timeline"]').getText();
+}
+
 /** Puts keyboard focus on the queue table, as Tab would. */
 async function focusQueue(b: RunningApp["browser"]): Promise<void> {
   await b.execute(() => (document.querySelector('[data-testid="queue-body"]') as HTMLElement).focus());
@@ -108,6 +112,20 @@ describe("queue and workspace", () => {
     await b.keys("Enter");
     await byTestId(b, "workspace-claim-number").waitForDisplayed({ timeout: 15_000 });
     expect(await byTestId(b, "workspace-claim-number").getText()).toBe(third);
+    // Lines: J moves down (stays on the last line of a one-line claim).
+    const lines = await b.$$('[data-testid="line-row"]').length;
+    await b.keys("j");
+    expect(await byTestId(b, "line-detail").getText()).toContain(`Line ${Math.min(2, lines)}`);
+    // A note, written and saved from the keyboard.
+    await b.keys("m");
+    await b.keys("Called the provider's office about line 1.".split(""));
+    await screenshot(b, "debug-note");
+    await b.keys(["Control", "Enter"]);
+    await b.waitUntil(async () => (await $timeline(b)).includes("Called the provider's office about line 1."), {
+      timeout: 10_000,
+      timeoutMsg: "the note never showed",
+    });
+    await b.keys("Escape");
     await b.keys("Escape");
     await body.waitForDisplayed({ timeout: 10_000 });
     await b.keys("?");

@@ -42,6 +42,8 @@ export const commands = {
 	conflicts: () => typedError<ConflictView_Serialize[], CommandError>(__TAURI_INVOKE("conflicts")),
 	/**  The person dealt with a conflict: the entry leaves the outbox. */
 	dismissConflict: (key: string) => typedError<boolean, CommandError>(__TAURI_INVOKE("dismiss_conflict", { key })),
+	/**  Adds an internal note to a claim, through the outbox (offline too). */
+	addNote: (claimId: string, body: string) => typedError<null, CommandError>(__TAURI_INVOKE("add_note", { claimId, body })),
 };
 
 /* Types */
@@ -384,6 +386,8 @@ export type ClaimView_Deserialize = {
 	member?: Member_Deserialize | null,
 	/**  The live lease, if anyone holds one. */
 	lease?: Lease | null,
+	/**  Attached documents, oldest first. */
+	documents: DocumentEntry_Deserialize[],
 	/**  Where this copy came from. */
 	source: ViewSource,
 	/**
@@ -409,6 +413,8 @@ export type ClaimView_Serialize = {
 	member: Member_Serialize | null,
 	/**  The live lease, if anyone holds one. */
 	lease: Lease | null,
+	/**  Attached documents, oldest first. */
+	documents: DocumentEntry_Serialize[],
 	/**  Where this copy came from. */
 	source: ViewSource,
 	/**
@@ -651,6 +657,49 @@ export type Diagnosis = {
 	sequence: number,
 	/**  ICD-10-CM code. */
 	icd10_code: string,
+};
+
+/**  A document attached to the claim (the viewer opens its content). */
+export type DocumentEntry = DocumentEntry_Serialize | DocumentEntry_Deserialize;
+
+/**  A document attached to the claim (the viewer opens its content). */
+export type DocumentEntry_Deserialize = {
+	/**  Document id. */
+	id: string,
+	/**  cms1500, ub04, medical_record, … */
+	document_type: string,
+	/**  File name as received. */
+	file_name: string,
+	/**  MIME type. */
+	mime_type: string,
+	/**  Size in bytes. */
+	size_bytes: number,
+	/**  Pages, when known. */
+	page_count?: number | null,
+	/**  Who attached it. */
+	uploaded_by: string,
+	/**  When. */
+	uploaded_at: string,
+};
+
+/**  A document attached to the claim (the viewer opens its content). */
+export type DocumentEntry_Serialize = {
+	/**  Document id. */
+	id: string,
+	/**  cms1500, ub04, medical_record, … */
+	document_type: string,
+	/**  File name as received. */
+	file_name: string,
+	/**  MIME type. */
+	mime_type: string,
+	/**  Size in bytes. */
+	size_bytes: number,
+	/**  Pages, when known. */
+	page_count: number | null,
+	/**  Who attached it. */
+	uploaded_by: string,
+	/**  When. */
+	uploaded_at: string,
 };
 
 /**  An edit that fired. */

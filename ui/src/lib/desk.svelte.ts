@@ -89,6 +89,19 @@ export class Desk {
     }
   }
 
+  /** Adds a note to the open claim (queued; shown at once as waiting to sync). */
+  async addNote(body: string): Promise<boolean> {
+    const claim = this.claim;
+    const text = body.trim();
+    if (!claim || !text) return false;
+    const done = await this.#call(() => commands.addNote(claim.claim.id, text));
+    if (!done) return false;
+    // A timestamp string, not reactive state.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    claim.notes.push({ author: "you (waiting to sync)", body: text, at: new Date().toISOString() });
+    return true;
+  }
+
   /** Gives the open claim back to the queue and returns to it. */
   async release(): Promise<void> {
     const claim = this.claim;

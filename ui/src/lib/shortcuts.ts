@@ -8,6 +8,8 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; does: string }> = [
   { keys: "A L D P I", does: "Decide: approve, partial, deny, pend, request information" },
   { keys: "Ctrl+Enter", does: "Submit the decision" },
   { keys: "Enter (in the reason field)", does: "Take the first matching reason code" },
+  { keys: "J K / ↑ ↓ (in a claim)", does: "Move between the claim's lines" },
+  { keys: "M", does: "Write a note on the open claim (Ctrl+Enter saves)" },
   { keys: "R", does: "Release the open claim back to the queue" },
   { keys: "Esc", does: "Back to the queue; close a dialog" },
   { keys: "?", does: "Show or hide this list" },
