@@ -29,10 +29,15 @@ describe("queue and workspace", () => {
 
   it("shows the cached queue in queue order, virtualized", async () => {
     const b = app.browser;
-    await b.waitUntil(async () => (await b.$$('[data-testid="queue-claim-number"]').length) > 0, {
-      timeout: 30_000,
-      timeoutMsg: "no queue rows appeared",
-    });
+    await b
+      .waitUntil(async () => (await b.$$('[data-testid="queue-claim-number"]').length) > 0, {
+        timeout: 30_000,
+        timeoutMsg: "no queue rows appeared",
+      })
+      .catch(async (e) => {
+        await screenshot(b, "queue-failed");
+        throw e;
+      });
     const count = Number((await byTestId(b, "queue-count").getText()).replace(/\D/g, ""));
     expect(count).toBeGreaterThan(100);
     // Only the visible window is in the DOM, whatever the queue's length.
@@ -118,8 +123,10 @@ describe("queue and workspace", () => {
     expect(await byTestId(b, "line-detail").getText()).toContain(`Line ${Math.min(2, lines)}`);
     // A note, written and saved from the keyboard.
     await b.keys("m");
-    await b.keys("Called the provider's office about line 1.".split(""));
-    await screenshot(b, "debug-note");
+    const box = byTestId(b, "note-input");
+    expect(await box.isFocused()).toBe(true);
+    // Typed into the focused box (WebDriver's key chords merge repeated letters).
+    await box.addValue("Called the provider's office about line 1.");
     await b.keys(["Control", "Enter"]);
     await b.waitUntil(async () => (await $timeline(b)).includes("Called the provider's office about line 1."), {
       timeout: 10_000,
