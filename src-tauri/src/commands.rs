@@ -248,14 +248,23 @@ pub async fn queue_page(
 #[specta::specta]
 pub async fn open_claim(state: State<'_, AppState>, id: Uuid) -> Result<ClaimView, CommandError> {
     let desk = desk(&state).await?;
-    let opened = detail::open_claim(
-        &desk.cache,
-        desk.central.pool(),
-        &*desk.map_err,
-        id,
-        Utc::now(),
-    )
-    .await?;
+    // Central known to be down: straight to this computer's copy.
+    let offline = state.local.lock().await.as_ref().is_some_and(|l| {
+        let status = l.status().borrow().clone();
+        !status.online && status.last_error.is_some()
+    });
+    let opened = if offline {
+        detail::open_stored(&desk.cache, id, Utc::now()).await?
+    } else {
+        detail::open_claim(
+            &desk.cache,
+            desk.central.pool(),
+            &*desk.map_err,
+            id,
+            Utc::now(),
+        )
+        .await?
+    };
     kick(&state).await;
     typed(&opened)
 }

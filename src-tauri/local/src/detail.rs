@@ -153,6 +153,26 @@ pub async fn open_claim(
             code => return Err(OpenError::Central(code)),
         },
     };
+    view_stored(cache, opened, now).await
+}
+
+/// Opens claim `id` from this computer's copy without asking central (the
+/// sync engine already knows central is unreachable, so a connection
+/// attempt would only make the person wait); records the view.
+pub async fn open_stored(
+    cache: &Cache,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<OpenedClaim, OpenError> {
+    let opened = stored(cache, id).await?;
+    view_stored(cache, opened, now).await
+}
+
+async fn view_stored(
+    cache: &Cache,
+    opened: Option<OpenedClaim>,
+    now: DateTime<Utc>,
+) -> Result<OpenedClaim, OpenError> {
     let opened = opened.ok_or(OpenError::NotStored)?;
     outbox::enqueue(
         cache,

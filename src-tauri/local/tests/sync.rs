@@ -768,6 +768,12 @@ async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
         .unwrap();
     assert!(matches!(offline.source, detail::Source::Stored(_)));
     assert_eq!(offline.record, online.record);
+    // Known offline: the stored copy without a connection attempt, the view
+    // recorded all the same.
+    let depth = outbox::depth(&cache).await.unwrap();
+    let direct = detail::open_stored(&cache, claim, t2).await.unwrap();
+    assert_eq!(direct.record, online.record);
+    assert_eq!(outbox::depth(&cache).await.unwrap(), depth + 1);
     assert_eq!(support::found_on_disk(dir.path(), &number), None);
     // A claim never opened here cannot open offline: a clear error.
     let other: Uuid = sqlx::query_scalar("SELECT id FROM claimdesk.claim WHERE id <> $1 LIMIT 1")
@@ -785,7 +791,7 @@ async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
     let report = outbox::push(&cache, &central, &common::error_code, Utc::now())
         .await
         .unwrap();
-    assert_eq!(report.sent, 2);
+    assert_eq!(report.sent, 3);
     let views: Vec<(String, bool, Option<Uuid>, String)> = sqlx::query_as(
         "SELECT db_user, phi_accessed, member_id, new_values ->> 'viewed_at' FROM claimdesk.audit_log
          WHERE action = 'view' AND resource_type = 'claim' AND resource_id = $1 ORDER BY seq",
@@ -794,12 +800,12 @@ async fn opening_a_claim_stores_it_for_offline_and_audits_every_view() {
     .fetch_all(&db.owner)
     .await
     .unwrap();
-    assert_eq!(views.len(), 2);
+    assert_eq!(views.len(), 3);
     assert!(views
         .iter()
         .all(|(user, phi, member, _)| user == &login && *phi && *member == Some(online.member_id)));
     let times: Vec<chrono::DateTime<Utc>> = views.iter().map(|v| v.3.parse().unwrap()).collect();
-    assert_eq!(times, vec![t1, t2]);
+    assert_eq!(times, vec![t1, t2, t2]);
     cache.close().await;
     central.close().await;
     db.cleanup().await;

@@ -115,7 +115,7 @@ describe("desktop benchmark", () => {
         "| What | Figure |",
         "|---|---|",
         `| Launch to login screen (WebDriver session start included) | ${toLogin.toFixed(0)} ms |`,
-        `| Sign in to interactive queue (cache warm) | ${toQueue.toFixed(0)} ms |`,
+        `| First sign-in to interactive queue (first sync of the queue head included) | ${toQueue.toFixed(0)} ms |`,
         `| Claim open, central answering, click to rendered workspace (${OPENS}) | p50 ${median(online).toFixed(1)} ms, p95 ${p95(online).toFixed(1)} ms |`,
         `| Claim open from this computer's copy (central stopped) (${OPENS}) | p50 ${median(cached).toFixed(1)} ms, p95 ${p95(cached).toFixed(1)} ms |`,
         `| Idle RSS after 10 s on the queue: app process | ${idle.app.toFixed(1)} MiB |`,
