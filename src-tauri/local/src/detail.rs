@@ -114,16 +114,23 @@ SELECT c.version, c.member_id, jsonb_build_object(
     'pricing', claimdesk.claim_pricing_facts(c.id))
 FROM claimdesk.claim c WHERE c.id = $1";
 
-/// Central's current record of claim `id`: version, member, record. None
-/// when it does not exist or this login may not see it.
+/// Central's current record of claim `id`. None when it does not exist or
+/// this login may not see it.
 pub(crate) async fn fetch_record(
     central: &PgPool,
     id: Uuid,
-) -> Result<Option<(i32, Uuid, serde_json::Value)>, sqlx::Error> {
-    sqlx::query_as(RECORD_SQL)
+) -> Result<Option<OpenedClaim>, sqlx::Error> {
+    let row: Option<(i32, Uuid, serde_json::Value)> = sqlx::query_as(RECORD_SQL)
         .bind(id)
         .fetch_optional(central)
-        .await
+        .await?;
+    Ok(row.map(|(version, member_id, record)| OpenedClaim {
+        id,
+        version: version.into(),
+        member_id,
+        record: ClaimRecord(record),
+        source: Source::Central,
+    }))
 }
 
 /// Opens claim `id` for the person: from central if it answers, else the
@@ -136,14 +143,7 @@ pub async fn open_claim(
     now: DateTime<Utc>,
 ) -> Result<OpenedClaim, OpenError> {
     let opened = match fetch_record(central, id).await {
-        Ok(Some((version, member_id, record))) => {
-            let opened = OpenedClaim {
-                id,
-                version: version.into(),
-                member_id,
-                record: ClaimRecord(record),
-                source: Source::Central,
-            };
+        Ok(Some(opened)) => {
             store_and_record_view(cache, &opened, now).await?;
             return Ok(opened);
         }
@@ -281,16 +281,7 @@ pub async fn keep_leased(
         .into_iter()
         .filter_map(|(id, v, at)| Some((Uuid::from_slice(&id).ok()?, (v, at))))
         .collect();
-    let held: std::collections::HashSet<Uuid> = {
-        let ids: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT DISTINCT claim_id FROM outbox WHERE claim_id IS NOT NULL")
-                .fetch_all(cache.db())
-                .await
-                .map_err(CacheError::from)?;
-        ids.iter()
-            .filter_map(|b| Uuid::from_slice(b).ok())
-            .collect()
-    };
+    let held = outbox::claims_with_entries(cache, false).await?;
     let mut report = LeasedReport {
         leased: leased.len() as u64,
         ..LeasedReport::default()
@@ -302,15 +293,8 @@ pub async fn keep_leased(
         if current || held.contains(&id) {
             continue;
         }
-        let Some((version, member_id, record)) = fetch_record(central, id).await? else {
+        let Some(opened) = fetch_record(central, id).await? else {
             continue;
-        };
-        let opened = OpenedClaim {
-            id,
-            version: version.into(),
-            member_id,
-            record: ClaimRecord(record),
-            source: Source::Central,
         };
         let key = cache.sealing_key().await;
         let mut tx = cache.db().begin().await.map_err(CacheError::from)?;

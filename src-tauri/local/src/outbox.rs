@@ -282,6 +282,24 @@ pub async fn entries(cache: &Cache) -> Result<Vec<OutboxEntry>, CacheError> {
         .collect()
 }
 
+/// Claims with outbox entries: only pending ones (`pending_only`), or
+/// refused ones too.
+pub(crate) async fn claims_with_entries(
+    cache: &Cache,
+    pending_only: bool,
+) -> Result<std::collections::HashSet<Uuid>, CacheError> {
+    let ids: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT DISTINCT claim_id FROM outbox WHERE claim_id IS NOT NULL AND (state = 'pending' OR NOT ?)",
+    )
+    .bind(pending_only)
+    .fetch_all(cache.db())
+    .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|b| Uuid::from_slice(b).ok())
+        .collect())
+}
+
 /// How many entries wait (pending and conflicts), for the status bar.
 pub async fn depth(cache: &Cache) -> Result<i64, CacheError> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
@@ -435,16 +453,16 @@ pub async fn push(
                 .bind(id.as_bytes().as_slice())
                 .execute(&mut *tx)
                 .await?;
-                if let Some((version, _member, record)) = theirs {
+                if let Some(theirs) = theirs {
                     let plain = zeroize::Zeroizing::new(
-                        serde_json::to_vec(&record).expect("JSON serialises"),
+                        serde_json::to_vec(&theirs.record.0).expect("JSON serialises"),
                     );
                     sqlx::query(
                         "INSERT OR REPLACE INTO outbox_conflict (id, version, fetched_at, key_id, sealed)
                          VALUES (?, ?, ?, ?, ?)",
                     )
                     .bind(id.as_bytes().as_slice())
-                    .bind(version)
+                    .bind(theirs.version)
                     .bind(now.to_rfc3339())
                     .bind(key.id().0)
                     .bind(key.seal("outbox_conflict", id, &plain))

@@ -157,7 +157,7 @@ pub async fn page(
             limit,
         )
         .await?;
-    let pending = pending_claims(cache).await?;
+    let pending = crate::outbox::claims_with_entries(cache, false).await?;
     Ok(QueuePage {
         total: u32::try_from(total).unwrap_or(u32::MAX),
         offset,
@@ -193,16 +193,4 @@ fn row(
         provider_excluded: excluded.contains(&c.provider_id),
         outbox_pending: pending.contains(&c.id),
     }
-}
-
-/// Claims with outbox entries (pending or refused).
-async fn pending_claims(cache: &Cache) -> Result<HashSet<Uuid>, CacheError> {
-    let ids: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT DISTINCT claim_id FROM outbox WHERE claim_id IS NOT NULL")
-            .fetch_all(cache.db())
-            .await?;
-    Ok(ids
-        .iter()
-        .filter_map(|b| Uuid::from_slice(b).ok())
-        .collect())
 }

@@ -244,15 +244,7 @@ pub(crate) async fn load_cursor(cache: &Cache, source: &str) -> Result<Option<Cu
 
 /// Claims with unsent local writes: server rows must not overwrite them.
 async fn held_claims(cache: &Cache) -> Result<HashSet<Uuid>, CacheError> {
-    let ids: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT DISTINCT claim_id FROM outbox WHERE claim_id IS NOT NULL AND state = 'pending'",
-    )
-    .fetch_all(cache.db())
-    .await?;
-    Ok(ids
-        .iter()
-        .filter_map(|b| Uuid::from_slice(b).ok())
-        .collect())
+    crate::outbox::claims_with_entries(cache, true).await
 }
 
 /// What one local transaction applies.
