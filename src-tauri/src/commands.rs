@@ -8,7 +8,7 @@ use claimdesk_core::decision::{DecisionInput, DecisionLine};
 use claimdesk_core::settings::LoadedSettings;
 use claimdesk_core::{ErrorCode, Secret};
 use claimdesk_local::cache::{Cache, CacheOwner, Opened, RebuildReason};
-use claimdesk_local::claim_view::ClaimView;
+use claimdesk_local::claim_view::{ClaimView, ViewSource};
 use claimdesk_local::codes::{self, CodeLists};
 use claimdesk_local::desk::{self, DeskError};
 use claimdesk_local::detail;
@@ -123,7 +123,7 @@ pub async fn local_status(state: State<'_, AppState>) -> Result<LocalStatus, Com
         .await
         .as_ref()
         .map(|l| l.status().borrow().clone())
-        .ok_or_else(|| CommandError::new(ErrorCode::NotLoggedIn, "You are not logged in."))?;
+        .ok_or_else(not_logged_in)?;
     let cache_rebuilt = state.cache_notice.lock().await.take();
     Ok(LocalStatus {
         sync,
@@ -142,7 +142,7 @@ pub async fn connection_status(
         .lock()
         .await
         .clone()
-        .ok_or_else(|| CommandError::new(ErrorCode::NotLoggedIn, "You are not logged in."))?;
+        .ok_or_else(not_logged_in)?;
     Ok(session.status(Utc::now()).await?)
 }
 
@@ -249,10 +249,12 @@ pub async fn queue_page(
 pub async fn open_claim(state: State<'_, AppState>, id: Uuid) -> Result<ClaimView, CommandError> {
     let desk = desk(&state).await?;
     // Central known to be down: straight to this computer's copy.
-    let offline = state.local.lock().await.as_ref().is_some_and(|l| {
-        let status = l.status().borrow().clone();
-        !status.online && status.last_error.is_some()
-    });
+    let offline = state
+        .local
+        .lock()
+        .await
+        .as_ref()
+        .is_some_and(|l| l.status().borrow().offline());
     let opened = if offline {
         detail::open_stored(&desk.cache, id, Utc::now()).await?
     } else {
@@ -359,8 +361,10 @@ pub struct OurWork {
     pub version: Option<i32>,
     /// Explanation, justification or note text.
     pub text: Option<String>,
-    /// Denial group code and reason.
-    pub denial: Option<String>,
+    /// Denial group code.
+    pub denial_group_code: Option<String>,
+    /// Denial reason code.
+    pub denial_carc: Option<String>,
     /// Pend reason.
     pub pend_reason: Option<String>,
     /// Total the decision paid.
@@ -387,10 +391,8 @@ impl OurWork {
                 decision: Some(decision.clone()),
                 version: Some(*version),
                 text: explanation.clone(),
-                denial: denial_group_code
-                    .as_ref()
-                    .zip(denial_carc.as_ref())
-                    .map(|(g, c)| format!("{g}-{c}")),
+                denial_group_code: denial_group_code.clone(),
+                denial_carc: denial_carc.clone(),
                 pend_reason: pend_reason.clone(),
                 paid: serde_json::from_value::<Vec<DecisionLine>>(lines.clone())
                     .ok()
@@ -425,13 +427,12 @@ pub async fn conflicts(state: State<'_, AppState>) -> Result<Vec<ConflictView>, 
             reason: c.ours.last_error.clone(),
             ours: OurWork::of(&c.ours.mutation),
             theirs: c.theirs.and_then(|t| {
-                ClaimView::from_opened(&detail::OpenedClaim {
-                    id: c.ours.mutation.claim_id().unwrap_or_default(),
-                    version: t.version,
-                    member_id: Uuid::nil(),
-                    record: t.record,
-                    source: detail::Source::Stored(t.fetched_at),
-                })
+                ClaimView::from_record(
+                    &t.record,
+                    ViewSource::Stored {
+                        fetched_at: t.fetched_at,
+                    },
+                )
                 .ok()
             }),
         })

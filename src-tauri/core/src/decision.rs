@@ -75,6 +75,21 @@ pub struct DecisionInput {
     pub rarc: Vec<String>,
 }
 
+impl DecisionInput {
+    /// A decision of `kind` with nothing else filled in yet.
+    pub fn of(kind: DecisionKind) -> Self {
+        Self {
+            kind,
+            explanation: None,
+            denial_group_code: None,
+            denial_carc: None,
+            pend_reason: None,
+            reductions: Vec::new(),
+            rarc: Vec::new(),
+        }
+    }
+}
+
 /// One line as central records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct DecisionLine {
@@ -312,21 +327,14 @@ mod tests {
         }
     }
 
-    fn input(kind: DecisionKind) -> DecisionInput {
-        DecisionInput {
-            kind,
-            explanation: None,
-            denial_group_code: None,
-            denial_carc: None,
-            pend_reason: None,
-            reductions: vec![],
-            rarc: vec![],
-        }
-    }
-
     #[test]
     fn approve_carries_the_engine_figures_and_main_adjustment() {
-        let lines = build(&priced(), &input(DecisionKind::Approve), &groups).unwrap();
+        let lines = build(
+            &priced(),
+            &DecisionInput::of(DecisionKind::Approve),
+            &groups,
+        )
+        .unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].paid, m("100.00"));
         assert_eq!(lines[0].copay, m("30.00"));
@@ -339,7 +347,7 @@ mod tests {
 
     #[test]
     fn a_denial_needs_codes_that_fit_and_an_explanation() {
-        let mut deny = input(DecisionKind::Deny);
+        let mut deny = DecisionInput::of(DecisionKind::Deny);
         assert_eq!(
             build(&priced(), &deny, &groups),
             Err(DecisionProblem::DenialCodesMissing)
@@ -365,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_partial_approval_reduces_within_the_priced_amount_with_codes() {
-        let mut partial = input(DecisionKind::Partial);
+        let mut partial = DecisionInput::of(DecisionKind::Partial);
         partial.explanation = Some("Units exceed the documented time.".into());
         assert_eq!(
             build(&priced(), &partial, &groups),
@@ -399,7 +407,7 @@ mod tests {
 
     #[test]
     fn a_pend_needs_a_reason_and_sends_no_lines() {
-        let mut pend = input(DecisionKind::Pend);
+        let mut pend = DecisionInput::of(DecisionKind::Pend);
         assert_eq!(
             build(&priced(), &pend, &groups),
             Err(DecisionProblem::PendReasonMissing)

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::detail::{OpenedClaim, Source};
+use crate::detail::{ClaimRecord, OpenedClaim, Source};
 use crate::pricing::{self, Pricing, PricingFacts};
 
 /// The claim's own fields.
@@ -267,7 +267,16 @@ pub struct UnreadableRecord;
 impl ClaimView {
     /// Reads an opened claim's record into its typed parts.
     pub fn from_opened(opened: &OpenedClaim) -> Result<Self, UnreadableRecord> {
-        let parts = RecordParts::deserialize(&opened.record.0).map_err(|e| {
+        let source = match opened.source {
+            Source::Central => ViewSource::Central,
+            Source::Stored(fetched_at) => ViewSource::Stored { fetched_at },
+        };
+        Self::from_record(&opened.record, source)
+    }
+
+    /// Reads a claim record (from wherever it came) into its typed parts.
+    pub fn from_record(record: &ClaimRecord, source: ViewSource) -> Result<Self, UnreadableRecord> {
+        let parts = RecordParts::deserialize(&record.0).map_err(|e| {
             // Only the category: serde's message may quote the value.
             tracing::warn!(category = ?e.classify(), "claim record unreadable");
             UnreadableRecord
@@ -286,10 +295,7 @@ impl ClaimView {
             member: parts.member,
             lease: parts.lease,
             documents: parts.documents,
-            source: match opened.source {
-                Source::Central => ViewSource::Central,
-                Source::Stored(fetched_at) => ViewSource::Stored { fetched_at },
-            },
+            source,
         })
     }
 }

@@ -45,6 +45,14 @@ pub struct SyncStatus {
     pub last_error: Option<ErrorCode>,
 }
 
+impl SyncStatus {
+    /// Central failed the last attempt: work goes on from the cache. (Not
+    /// yet online during the first sync is not offline.)
+    pub fn offline(&self) -> bool {
+        !self.online && self.last_error.is_some()
+    }
+}
+
 /// Progress of the first sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 pub struct FirstSync {

@@ -192,18 +192,6 @@ async fn an_opened_claim_reads_into_typed_parts_with_money_as_decimals() {
     db.cleanup().await;
 }
 
-fn decision(kind: DecisionKind) -> DecisionInput {
-    DecisionInput {
-        kind,
-        explanation: None,
-        denial_group_code: None,
-        denial_carc: None,
-        pend_reason: None,
-        reductions: vec![],
-        rarc: vec![],
-    }
-}
-
 #[tokio::test]
 async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() {
     let mut db = support::seeded(200, 13, 20).await;
@@ -230,7 +218,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
         &desk.cache,
         first.id,
         first.version,
-        &decision(DecisionKind::Approve),
+        &DecisionInput::of(DecisionKind::Approve),
         Uuid::now_v7(),
         Utc::now(),
     )
@@ -247,7 +235,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
         .await
         .unwrap();
     let depth = outbox::depth(&desk.cache).await.unwrap();
-    let mut deny = decision(DecisionKind::Deny);
+    let mut deny = DecisionInput::of(DecisionKind::Deny);
     deny.explanation = Some("Service not covered under the member's plan.".into());
     assert!(matches!(
         desk::decide(
@@ -279,7 +267,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     let third = desk::get_next(&desk.cache, &desk.central, &map, Utc::now())
         .await
         .unwrap();
-    let mut pend = decision(DecisionKind::Pend);
+    let mut pend = DecisionInput::of(DecisionKind::Pend);
     pend.pend_reason = Some("records".into());
     desk::decide(
         &desk.cache,

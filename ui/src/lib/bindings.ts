@@ -1017,8 +1017,10 @@ export type OurWork_Deserialize = {
 	version?: number | null,
 	/**  Explanation, justification or note text. */
 	text?: string | null,
-	/**  Denial group code and reason. */
-	denial?: string | null,
+	/**  Denial group code. */
+	denial_group_code?: string | null,
+	/**  Denial reason code. */
+	denial_carc?: string | null,
 	/**  Pend reason. */
 	pend_reason?: string | null,
 	/**  Total the decision paid. */
@@ -1035,8 +1037,10 @@ export type OurWork_Serialize = {
 	version: number | null,
 	/**  Explanation, justification or note text. */
 	text: string | null,
-	/**  Denial group code and reason. */
-	denial: string | null,
+	/**  Denial group code. */
+	denial_group_code: string | null,
+	/**  Denial reason code. */
+	denial_carc: string | null,
 	/**  Pend reason. */
 	pend_reason: string | null,
 	/**  Total the decision paid. */

@@ -132,7 +132,8 @@ export class Desk {
     const draft = emptyForm();
     if (ours.decision) draft.kind = ours.decision as DecisionForm["kind"];
     draft.explanation = ours.text ?? "";
-    if (ours.denial) [draft.groupCode, draft.carc] = ours.denial.split("-");
+    draft.groupCode = ours.denial_group_code ?? "";
+    draft.carc = ours.denial_carc ?? "";
     draft.pendReason = ours.pend_reason ?? "";
     this.drafts[conflict.claim_id] = draft;
     await this.dismiss(conflict);

@@ -2,7 +2,6 @@ import { commands, type CommandError, type QueueRow_Serialize as QueueRow, type 
 import { asCommandError } from "./errors";
 import { pagesFor } from "./virtual";
 
-export { money } from "./money";
 
 /** Rows fetched per request; a screen shows about 20. */
 export const PAGE_SIZE = 100;

@@ -31,6 +31,12 @@ export class Session {
   /** Why this computer's copy had to be rebuilt at sign-in, until dismissed. */
   cacheNotice = $state<RebuildReason | null>(null);
 
+  /** Central failed the sync engine's last attempt (not merely: first sync still running). */
+  get syncOffline(): boolean {
+    const sync = this.local?.sync;
+    return !!sync && !sync.online && !!sync.last_error;
+  }
+
   #pollMs: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
 
