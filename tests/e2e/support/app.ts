@@ -104,8 +104,13 @@ export async function launchApp({ env = {}, settingsFile }: LaunchOptions = {}):
 export async function signIn(browser: Browser, user: string, password: string): Promise<void> {
   const username = byTestId(browser, "login-username");
   await username.waitForDisplayed({ timeout: 20_000 });
-  await username.setValue(user);
-  await byTestId(browser, "login-password").setValue(password);
+  const passwordField = byTestId(browser, "login-password");
+  // Typed again if anything moved focus while typing (checked, not assumed).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await username.setValue(user);
+    await passwordField.setValue(password);
+    if ((await username.getValue()) === user && (await passwordField.getValue()) === password) break;
+  }
   await byTestId(browser, "login-submit").click();
 }
 
