@@ -372,6 +372,9 @@ pub struct OurWork {
     pub paid: Option<rust_decimal::Decimal>,
     /// Attachments: the file's name.
     pub file_name: Option<String>,
+    /// Decisions: the lines as sent (partial amounts, reduction codes,
+    /// remarks), so a redo brings them back.
+    pub lines: Vec<DecisionLine>,
 }
 
 impl OurWork {
@@ -387,18 +390,20 @@ impl OurWork {
                 explanation,
                 pend_reason,
                 ..
-            } => Self {
-                decision: Some(decision.clone()),
-                version: Some(*version),
-                text: explanation.clone(),
-                denial_group_code: denial_group_code.clone(),
-                denial_carc: denial_carc.clone(),
-                pend_reason: pend_reason.clone(),
-                paid: serde_json::from_value::<Vec<DecisionLine>>(lines.clone())
-                    .ok()
-                    .map(|l| claimdesk_core::decision::total_paid(&l)),
-                file_name: None,
-            },
+            } => {
+                let lines = serde_json::from_value::<Vec<DecisionLine>>(lines.clone()).ok();
+                Self {
+                    decision: Some(decision.clone()),
+                    version: Some(*version),
+                    text: explanation.clone(),
+                    denial_group_code: denial_group_code.clone(),
+                    denial_carc: denial_carc.clone(),
+                    pend_reason: pend_reason.clone(),
+                    paid: lines.as_deref().map(claimdesk_core::decision::total_paid),
+                    file_name: None,
+                    lines: lines.unwrap_or_default(),
+                }
+            }
             Mutation::Note { body, .. } => Self {
                 text: Some(body.clone()),
                 ..Self::default()

@@ -150,6 +150,20 @@ pub enum DecisionProblem {
     /// A reduction needs its codes.
     #[error("Line {0}: choose a group code and a reason code for the reduction.")]
     ReductionCodesMissing(u16),
+    /// A remark code not in the code list.
+    #[error("Remark {0} is not a remark code we know; pick one from the list.")]
+    UnknownRemark(String),
+    /// A remark that explains none of the decision's reasons.
+    #[error("Remark {0} does not explain any reason on this decision; pick a remark that goes with the reason code.")]
+    RemarkDoesNotFit(String),
+}
+
+/// The code lists a decision is checked against.
+pub trait CodeRules {
+    /// Group codes reason `carc` is reported with; `None` for an unknown reason.
+    fn groups_for(&self, carc: &str) -> Option<Vec<String>>;
+    /// Reasons remark `rarc` explains; `None` for an unknown remark.
+    fn reasons_explained_by(&self, rarc: &str) -> Option<Vec<String>>;
 }
 
 fn present(s: &Option<String>) -> Option<&str> {
@@ -165,16 +179,54 @@ fn main_adjustment(line: &LineResult) -> (Option<String>, Option<String>) {
         .unwrap_or((None, None))
 }
 
-/// Checks `input` against the engine's `priced` claim and builds the lines
-/// central records. `groups_for(carc)` gives the group codes a reason is
-/// reported with (from the code lists); None when the reason is unknown.
+/// Checks `input` against the engine's `priced` claim and the code lists,
+/// and builds the lines central records.
 pub fn build(
     priced: &Adjudication,
     input: &DecisionInput,
-    groups_for: &dyn Fn(&str) -> Option<Vec<String>>,
+    codes: &dyn CodeRules,
+) -> Result<Vec<DecisionLine>, DecisionProblem> {
+    let lines = lines_for(priced, input, codes)?;
+    check_remarks(priced, input, &lines, codes)?;
+    Ok(lines)
+}
+
+/// Each remark the person added must be known and explain a reason that is
+/// on the decision: one the engine applied or one the person chose. (The
+/// engine's own remarks are not checked: they come with its edits.)
+fn check_remarks(
+    priced: &Adjudication,
+    input: &DecisionInput,
+    lines: &[DecisionLine],
+    codes: &dyn CodeRules,
+) -> Result<(), DecisionProblem> {
+    let mut reasons: Vec<&str> = lines.iter().filter_map(|l| l.carc.as_deref()).collect();
+    if input.kind != DecisionKind::Deny {
+        reasons.extend(
+            priced
+                .lines
+                .iter()
+                .flat_map(|l| l.adjustments.iter().map(|a| a.carc.as_str())),
+        );
+    }
+    for remark in &input.rarc {
+        let explained = codes
+            .reasons_explained_by(remark)
+            .ok_or_else(|| DecisionProblem::UnknownRemark(remark.clone()))?;
+        if !explained.iter().any(|c| reasons.contains(&c.as_str())) {
+            return Err(DecisionProblem::RemarkDoesNotFit(remark.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn lines_for(
+    priced: &Adjudication,
+    input: &DecisionInput,
+    codes: &dyn CodeRules,
 ) -> Result<Vec<DecisionLine>, DecisionProblem> {
     let fits = |group: &str, carc: &str| -> Result<(), DecisionProblem> {
-        match groups_for(carc) {
+        match codes.groups_for(carc) {
             Some(groups) if groups.iter().any(|g| g == group) => Ok(()),
             _ => Err(DecisionProblem::GroupDoesNotFit {
                 group: group.to_string(),
@@ -183,6 +235,10 @@ pub fn build(
         }
     };
     let rarc = |line: &LineResult| -> Vec<String> {
+        if input.kind == DecisionKind::Deny {
+            // The engine's remarks explain a price that no longer applies.
+            return input.rarc.clone();
+        }
         let mut all = line.rarc.clone();
         for r in &input.rarc {
             if !all.contains(r) {
@@ -319,22 +375,29 @@ mod tests {
         }
     }
 
-    fn groups(carc: &str) -> Option<Vec<String>> {
-        match carc {
-            "45" | "97" | "50" => Some(vec!["CO".into()]),
-            "3" => Some(vec!["PR".into()]),
-            _ => None,
+    struct Codes;
+
+    impl CodeRules for Codes {
+        fn groups_for(&self, carc: &str) -> Option<Vec<String>> {
+            match carc {
+                "45" | "97" | "50" => Some(vec!["CO".into()]),
+                "3" => Some(vec!["PR".into()]),
+                _ => None,
+            }
+        }
+        fn reasons_explained_by(&self, rarc: &str) -> Option<Vec<String>> {
+            match rarc {
+                "M15" => Some(vec!["97".into()]),
+                "N381" => Some(vec!["45".into()]),
+                "M127" => Some(vec!["50".into()]),
+                _ => None,
+            }
         }
     }
 
     #[test]
     fn approve_carries_the_engine_figures_and_main_adjustment() {
-        let lines = build(
-            &priced(),
-            &DecisionInput::of(DecisionKind::Approve),
-            &groups,
-        )
-        .unwrap();
+        let lines = build(&priced(), &DecisionInput::of(DecisionKind::Approve), &Codes).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].paid, m("100.00"));
         assert_eq!(lines[0].copay, m("30.00"));
@@ -349,23 +412,23 @@ mod tests {
     fn a_denial_needs_codes_that_fit_and_an_explanation() {
         let mut deny = DecisionInput::of(DecisionKind::Deny);
         assert_eq!(
-            build(&priced(), &deny, &groups),
+            build(&priced(), &deny, &Codes),
             Err(DecisionProblem::DenialCodesMissing)
         );
         deny.denial_group_code = Some("PR".into());
         deny.denial_carc = Some("50".into());
         assert!(matches!(
-            build(&priced(), &deny, &groups),
+            build(&priced(), &deny, &Codes),
             Err(DecisionProblem::GroupDoesNotFit { .. })
         ));
         deny.denial_group_code = Some("CO".into());
         deny.explanation = Some("   ".into());
         assert_eq!(
-            build(&priced(), &deny, &groups),
+            build(&priced(), &deny, &Codes),
             Err(DecisionProblem::ExplanationMissing)
         );
         deny.explanation = Some("Not medically necessary per policy MP-12.".into());
-        let lines = build(&priced(), &deny, &groups).unwrap();
+        let lines = build(&priced(), &deny, &Codes).unwrap();
         assert!(lines
             .iter()
             .all(|l| l.paid.is_zero() && l.carc.as_deref() == Some("50")));
@@ -376,7 +439,7 @@ mod tests {
         let mut partial = DecisionInput::of(DecisionKind::Partial);
         partial.explanation = Some("Units exceed the documented time.".into());
         assert_eq!(
-            build(&priced(), &partial, &groups),
+            build(&priced(), &partial, &Codes),
             Err(DecisionProblem::NothingReduced)
         );
         partial.reductions = vec![LineReduction {
@@ -386,21 +449,21 @@ mod tests {
             carc: "45".into(),
         }];
         assert_eq!(
-            build(&priced(), &partial, &groups),
+            build(&priced(), &partial, &Codes),
             Err(DecisionProblem::ReductionOutOfRange(1))
         );
         partial.reductions[0].paid = m("60.00");
-        let lines = build(&priced(), &partial, &groups).unwrap();
+        let lines = build(&priced(), &partial, &Codes).unwrap();
         assert_eq!(total_paid(&lines), m("100.00"));
         partial.reductions[0].line_number = 9;
         assert_eq!(
-            build(&priced(), &partial, &groups),
+            build(&priced(), &partial, &Codes),
             Err(DecisionProblem::NoSuchLine(9))
         );
         partial.reductions[0].line_number = 1;
         partial.explanation = None;
         assert_eq!(
-            build(&priced(), &partial, &groups),
+            build(&priced(), &partial, &Codes),
             Err(DecisionProblem::ExplanationMissing)
         );
     }
@@ -409,10 +472,44 @@ mod tests {
     fn a_pend_needs_a_reason_and_sends_no_lines() {
         let mut pend = DecisionInput::of(DecisionKind::Pend);
         assert_eq!(
-            build(&priced(), &pend, &groups),
+            build(&priced(), &pend, &Codes),
             Err(DecisionProblem::PendReasonMissing)
         );
         pend.pend_reason = Some("records".into());
-        assert_eq!(build(&priced(), &pend, &groups), Ok(vec![]));
+        assert_eq!(build(&priced(), &pend, &Codes), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_remark_must_be_known_and_explain_a_reason_on_the_decision() {
+        let mut deny = DecisionInput::of(DecisionKind::Deny);
+        deny.denial_group_code = Some("CO".into());
+        deny.denial_carc = Some("50".into());
+        deny.explanation = Some("No documentation of medical necessity.".into());
+        deny.rarc = vec!["X1".into()];
+        assert_eq!(
+            build(&priced(), &deny, &Codes),
+            Err(DecisionProblem::UnknownRemark("X1".into()))
+        );
+        // N381 explains 45, which the engine applied, but a denial replaces
+        // the engine's reasons with 50.
+        deny.rarc = vec!["N381".into()];
+        assert_eq!(
+            build(&priced(), &deny, &Codes),
+            Err(DecisionProblem::RemarkDoesNotFit("N381".into()))
+        );
+        deny.rarc = vec!["M127".into()];
+        let lines = build(&priced(), &deny, &Codes).unwrap();
+        assert!(lines.iter().all(|l| l.rarc == vec!["M127".to_string()]));
+
+        // Approving keeps the engine's reasons, so N381 (for 45) fits.
+        let mut approve = DecisionInput::of(DecisionKind::Approve);
+        approve.rarc = vec!["N381".into()];
+        let lines = build(&priced(), &approve, &Codes).unwrap();
+        assert!(lines.iter().all(|l| l.rarc.contains(&"N381".to_string())));
+        approve.rarc = vec!["M15".into()];
+        assert_eq!(
+            build(&priced(), &approve, &Codes),
+            Err(DecisionProblem::RemarkDoesNotFit("M15".into()))
+        );
     }
 }

@@ -632,6 +632,15 @@ async fn decision_rules_hold_in_the_database() {
         .await
         .unwrap_err();
     assert_eq!(error_code(err), ErrorCode::InvalidInput);
+    // A remark code that is not in the list is refused.
+    let unknown_remark = serde_json::json!([
+        {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": ["N999"]},
+        {"line_number": 2, "allowed": "80.00", "deductible": "0", "copay": "0", "coinsurance": "16.00", "paid": "64.00", "group_code": "CO", "carc": "45", "rarc": []}
+    ]);
+    let err = decide("approve", version, unknown_remark, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(err), ErrorCode::InvalidInput);
 
     let lines = serde_json::json!([
         {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": []},

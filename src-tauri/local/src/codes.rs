@@ -2,6 +2,7 @@
 //! pend reasons), kept in the cache so the pickers work offline. They are
 //! public code lists, so they are stored in plaintext.
 
+use claimdesk_core::decision::CodeRules;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -29,6 +30,17 @@ pub struct Carc {
     pub is_denial: bool,
 }
 
+/// A remittance advice remark code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Rarc {
+    /// The code (e.g. N130, M15).
+    pub code: String,
+    /// Its description.
+    pub description: String,
+    /// Reasons (CARCs) it explains; pickers offer it only beside these.
+    pub carcs: Vec<String>,
+}
+
 /// A reason to pend, with how long a pend usually waits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct PendReason {
@@ -48,7 +60,7 @@ pub struct CodeLists {
     /// Adjustment reasons.
     pub carcs: Vec<Carc>,
     /// Remittance remarks.
-    pub rarcs: Vec<Code>,
+    pub rarcs: Vec<Rarc>,
     /// Pend reasons.
     pub pend_reasons: Vec<PendReason>,
 }
@@ -59,7 +71,7 @@ pub async fn refresh(cache: &Cache, central: &PgPool) -> Result<(), crate::sync:
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT 'group_code', code, description, NULL, false FROM claimdesk.group_code
          UNION ALL SELECT 'carc', code, description, array_to_string(group_codes, ','), is_denial FROM claimdesk.carc
-         UNION ALL SELECT 'rarc', code, description, NULL, false FROM claimdesk.rarc
+         UNION ALL SELECT 'rarc', code, description, array_to_string(carcs, ','), false FROM claimdesk.rarc
          UNION ALL SELECT 'pend_reason', code, description, default_days::text, false FROM claimdesk.pend_reason",
     )
     .fetch_all(central)
@@ -96,16 +108,15 @@ pub async fn load(cache: &Cache) -> Result<CodeLists, CacheError> {
     for (kind, code, description, extra, is_denial) in rows {
         match kind.as_str() {
             "group_code" => lists.group_codes.push(Code { code, description }),
-            "rarc" => lists.rarcs.push(Code { code, description }),
+            "rarc" => lists.rarcs.push(Rarc {
+                code,
+                description,
+                carcs: split_list(extra),
+            }),
             "carc" => lists.carcs.push(Carc {
                 code,
                 description,
-                group_codes: extra
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|g| !g.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                group_codes: split_list(extra),
                 is_denial,
             }),
             "pend_reason" => lists.pend_reasons.push(PendReason {
@@ -117,4 +128,30 @@ pub async fn load(cache: &Cache) -> Result<CodeLists, CacheError> {
         }
     }
     Ok(lists)
+}
+
+/// A comma-joined list as stored in `code_list.extra`.
+fn split_list(extra: Option<String>) -> Vec<String> {
+    extra
+        .unwrap_or_default()
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl CodeRules for CodeLists {
+    fn groups_for(&self, carc: &str) -> Option<Vec<String>> {
+        self.carcs
+            .iter()
+            .find(|c| c.code == carc)
+            .map(|c| c.group_codes.clone())
+    }
+
+    fn reasons_explained_by(&self, rarc: &str) -> Option<Vec<String>> {
+        self.rarcs
+            .iter()
+            .find(|r| r.code == rarc)
+            .map(|r| r.carcs.clone())
+    }
 }

@@ -91,14 +91,7 @@ pub async fn decide(
     let view = ClaimView::from_opened(&opened).map_err(|_| DecideError::Unpriced)?;
     let priced = view.pricing.ok_or(DecideError::Unpriced)?;
     let lists = crate::codes::load(cache).await?;
-    let groups_for = |carc: &str| {
-        lists
-            .carcs
-            .iter()
-            .find(|c| c.code == carc)
-            .map(|c| c.group_codes.clone())
-    };
-    let lines = decision::build(&priced.adjudication, input, &groups_for)?;
+    let lines = decision::build(&priced.adjudication, input, &lists)?;
     let mutation = Mutation::Decide {
         claim_id: id,
         version: i32::try_from(version).map_err(|_| DecideError::Unpriced)?,

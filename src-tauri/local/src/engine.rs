@@ -260,14 +260,29 @@ async fn pull(
             });
         }
     };
-    let result = sync::pull_queue(
-        cache,
-        central,
-        config.limits,
-        (config.now)(),
-        &mut report_progress,
-    )
-    .await;
+    // The decision panel's code lists first, once per run: they are small,
+    // and a person may open a claim as soon as the queue's head arrives.
+    // (They change with a release of the code sets, not by the minute.)
+    let result = if *codes_copied {
+        Ok(())
+    } else {
+        let copied = crate::codes::refresh(cache, central).await;
+        *codes_copied = copied.is_ok();
+        copied
+    };
+    let result = match result {
+        Ok(()) => {
+            sync::pull_queue(
+                cache,
+                central,
+                config.limits,
+                (config.now)(),
+                &mut report_progress,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     // Reference records (plans, providers, credentials, …) follow the queue.
     let result = match (result, plan.as_ref()) {
         (Ok(_), Some(known)) => {
@@ -293,16 +308,6 @@ async fn pull(
     let result = match result {
         Ok(()) => keep_leased(cache, central, leases, (config.now)()).await,
         Err(e) => Err(e),
-    };
-    // The decision panel's code lists, once per run (they change with a
-    // release of the code sets, not by the minute).
-    let result = match (result, *codes_copied) {
-        (Ok(()), false) => {
-            let copied = crate::codes::refresh(cache, central).await;
-            *codes_copied = copied.is_ok();
-            copied
-        }
-        (other, _) => other,
     };
     match result {
         Ok(()) => {

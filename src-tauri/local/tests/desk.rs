@@ -252,6 +252,22 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     assert_eq!(outbox::depth(&desk.cache).await.unwrap(), depth);
     deny.denial_group_code = Some("CO".into());
     deny.denial_carc = Some("96".into());
+    // A remark must explain the denial's reason (central's lists, cached).
+    deny.rarc = vec!["N381".into()];
+    assert!(matches!(
+        desk::decide(
+            &desk.cache,
+            second.id,
+            second.version,
+            &deny,
+            Uuid::now_v7(),
+            Utc::now()
+        )
+        .await,
+        Err(DecideError::Problem(DecisionProblem::RemarkDoesNotFit(_)))
+    ));
+    assert_eq!(outbox::depth(&desk.cache).await.unwrap(), depth);
+    deny.rarc = vec!["N130".into()];
     desk::decide(
         &desk.cache,
         second.id,

@@ -64,6 +64,29 @@ async function timedOpen(b: B, i: number): Promise<number> {
   }, i);
 }
 
+/** The first `n` claim ids in the queue, through the app's own command. */
+async function queueIds(b: B, n: number): Promise<string[]> {
+  return b.executeAsync((limit: number, done: (ids: string[]) => void) => {
+    const w = window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: object) => Promise<{ rows: { id: string }[] }> } };
+    void w.__TAURI_INTERNALS__.invoke("queue_page", { view: "all", offset: 0, limit }).then((p) => done(p.rows.map((r) => r.id)));
+  }, n);
+}
+
+/**
+ * The open_claim command alone (IPC both ways and the Rust side, no
+ * render), and the size of what it returns; milliseconds in the page's clock.
+ */
+async function timedCommand(b: B, id: string): Promise<{ ms: number; bytes: number }> {
+  return b.executeAsync((claim: string, done: (r: { ms: number; bytes: number }) => void) => {
+    const w = window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: object) => Promise<unknown> } };
+    const start = performance.now();
+    void w.__TAURI_INTERNALS__.invoke("open_claim", { id: claim }).then((view) => {
+      const ms = performance.now() - start;
+      done({ ms, bytes: JSON.stringify(view).length });
+    });
+  }, id);
+}
+
 async function backToQueue(b: B): Promise<void> {
   await b.keys("Escape");
   await b.waitUntil(async () => (await b.$$('[data-testid="queue-claim-number"]').length) > 5, { timeout: 10_000 });
@@ -93,6 +116,14 @@ describe("desktop benchmark", () => {
       online.push(await timedOpen(b, i % 15));
       await backToQueue(b);
     }
+    const ids = await queueIds(b, 15);
+    const commandOnline: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < OPENS; i++) {
+      const r = await timedCommand(b, ids[i % ids.length]);
+      commandOnline.push(r.ms);
+      bytes = Math.max(bytes, r.bytes);
+    }
     // From this computer's copy only: central stopped.
     database("stop");
     await byTestId(b, "offline-banner").waitForDisplayed({ timeout: 60_000 });
@@ -101,6 +132,8 @@ describe("desktop benchmark", () => {
       cached.push(await timedOpen(b, i % 15));
       await backToQueue(b);
     }
+    const commandCached: number[] = [];
+    for (let i = 0; i < OPENS; i++) commandCached.push((await timedCommand(b, ids[i % ids.length])).ms);
     database("start");
     await byTestId(b, "offline-banner").waitForDisplayed({ reverse: true, timeout: 60_000 });
     await b.pause(10_000);
@@ -118,6 +151,9 @@ describe("desktop benchmark", () => {
         `| First sign-in to interactive queue (first sync of the queue head included) | ${toQueue.toFixed(0)} ms |`,
         `| Claim open, central answering, click to rendered workspace (${OPENS}) | p50 ${median(online).toFixed(1)} ms, p95 ${p95(online).toFixed(1)} ms |`,
         `| Claim open from this computer's copy (central stopped) (${OPENS}) | p50 ${median(cached).toFixed(1)} ms, p95 ${p95(cached).toFixed(1)} ms |`,
+        `| open_claim command alone, central answering (IPC + Rust, no render) | p50 ${median(commandOnline).toFixed(1)} ms, p95 ${p95(commandOnline).toFixed(1)} ms |`,
+        `| open_claim command alone, from the copy | p50 ${median(commandCached).toFixed(1)} ms, p95 ${p95(commandCached).toFixed(1)} ms |`,
+        `| Largest opened claim as JSON | ${(bytes / 1024).toFixed(1)} KiB |`,
         `| Idle RSS after 10 s on the queue: app process | ${idle.app.toFixed(1)} MiB |`,
         `| Idle RSS: WebKit web and network processes | ${idle.webkit.toFixed(1)} MiB |`,
         "",

@@ -78,6 +78,8 @@ describe("deciding claims", () => {
     const b = app.browser;
     const claim = await next(b);
     await b.keys("d");
+    // The decision continues where the key left it: the reason code.
+    expect(await byTestId(b, "carc-input").isFocused()).toBe(true);
     await byTestId(b, "decision-explanation").setValue("Not covered under the member's plan.");
     await byTestId(b, "decision-submit").click();
     const problems = byTestId(b, "decision-problems");
@@ -91,12 +93,25 @@ describe("deciding claims", () => {
     await byTestId(b, "carc-options").waitForDisplayed();
     await b.keys("Enter");
     expect(await byTestId(b, "group-select").getValue()).toBe("CO");
+    // A remark that explains 96, picked from the keyboard.
+    await byTestId(b, "rarc-input").setValue("N13");
+    await byTestId(b, "rarc-options").waitForDisplayed();
+    await b.keys("Enter");
+    expect(await byTestId(b, "rarc-chosen").getText()).toContain("N130");
+    await byTestId(b, "rarc-input").setValue("N");
+    await byTestId(b, "rarc-options").waitForDisplayed();
+    await screenshot(b, "decision-deny-remarks");
+    await byTestId(b, "rarc-input").clearValue();
     await byTestId(b, "decision-submit").click();
     await byTestId(b, "desk-notice").waitForDisplayed({ timeout: 10_000 });
     await until(b, () => status(claim) === "denied", "the denial never reached central");
     expect(sql(`SELECT denial_group_code || '-' || denial_carc FROM claimdesk.claim WHERE claim_number = '${claim}'`)).toBe(
       "CO-96",
     );
+    expect(
+      sql(`SELECT bool_and('N130' = ANY (l.rarc)) FROM claimdesk.claim_line l JOIN claimdesk.claim c ON c.id = l.claim_id
+           WHERE c.claim_number = '${claim}'`),
+    ).toBe("t");
   });
 
   it("pends with a reason", async () => {

@@ -117,6 +117,8 @@ describe("queue and workspace", () => {
     await b.keys("Enter");
     await byTestId(b, "workspace-claim-number").waitForDisplayed({ timeout: 15_000 });
     expect(await byTestId(b, "workspace-claim-number").getText()).toBe(third);
+    // Focus starts on the claim's heading, so a screen reader announces it.
+    expect(await byTestId(b, "workspace-claim-number").isFocused()).toBe(true);
     // Lines: J moves down (stays on the last line of a one-line claim).
     const lines = await b.$$('[data-testid="line-row"]').length;
     await b.keys("j");
@@ -135,6 +137,9 @@ describe("queue and workspace", () => {
     await b.keys("Escape");
     await b.keys("Escape");
     await body.waitForDisplayed({ timeout: 10_000 });
+    // Back where the person left the queue: focus on the table, same row.
+    expect(await body.isFocused()).toBe(true);
+    expect(await byTestId(b, "queue-why").getText()).toContain(third);
     await b.keys("?");
     await byTestId(b, "shortcuts").waitForDisplayed({ timeout: 5_000 });
     expect(await byTestId(b, "shortcuts").getText()).toContain("Get the next claim");

@@ -462,7 +462,7 @@ export type CodeLists = {
 	/**  Adjustment reasons. */
 	carcs: Carc[],
 	/**  Remittance remarks. */
-	rarcs: Code[],
+	rarcs: Rarc[],
 	/**  Pend reasons. */
 	pend_reasons: PendReason[],
 };
@@ -1027,6 +1027,11 @@ export type OurWork_Deserialize = {
 	paid?: string | null,
 	/**  Attachments: the file's name. */
 	file_name?: string | null,
+	/**
+	 *  Decisions: the lines as sent (partial amounts, reduction codes,
+	 *  remarks), so a redo brings them back.
+	 */
+	lines: DecisionLine_Deserialize[],
 };
 
 /**  The person's side of a conflict. */
@@ -1047,6 +1052,11 @@ export type OurWork_Serialize = {
 	paid: string | null,
 	/**  Attachments: the file's name. */
 	file_name: string | null,
+	/**
+	 *  Decisions: the lines as sent (partial amounts, reduction codes,
+	 *  remarks), so a redo brings them back.
+	 */
+	lines: DecisionLine_Serialize[],
 };
 
 /**  A reason to pend, with how long a pend usually waits. */
@@ -1317,6 +1327,16 @@ export type QueuedDecision_Serialize = {
 	key: string,
 	/**  The lines as central will record them. */
 	lines: DecisionLine_Serialize[],
+};
+
+/**  A remittance advice remark code. */
+export type Rarc = {
+	/**  The code (e.g. N130, M15). */
+	code: string,
+	/**  Its description. */
+	description: string,
+	/**  Reasons (CARCs) it explains; pickers offer it only beside these. */
+	carcs: string[],
 };
 
 /**  Why a rule fired. */

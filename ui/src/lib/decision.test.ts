@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Carc, LineResult } from "./bindings";
-import { emptyForm, groupsFor, matchCarcs, paidTotal, problems } from "./decision";
+import type { Carc, DecisionLine, LineResult, OurWork, Rarc } from "./bindings";
+import { draftFrom, emptyForm, groupsFor, matchCarcs, matchRemarks, paidTotal, problems, reasonsOn } from "./decision";
 
 const carcs: Carc[] = [
   { code: "45", description: "Charge exceeds fee schedule", group_codes: ["CO"], is_denial: false },
@@ -65,5 +65,81 @@ describe("problems", () => {
     expect(problems({ ...emptyForm(), kind: "pend" }, carcs, [])).toEqual(["Choose why the claim waits."]);
     expect(problems({ ...emptyForm(), kind: "pend", pendReason: "records" }, carcs, [])).toEqual([]);
     expect(problems({ ...emptyForm(), kind: "approve" }, carcs, [])).toEqual([]);
+  });
+});
+
+const rarcs: Rarc[] = [
+  { code: "N381", description: "See the contract terms for this payment", carcs: ["45"] },
+  { code: "M127", description: "Medical record for this service missing", carcs: ["16", "50"] },
+  { code: "N130", description: "See the plan's benefit documents", carcs: ["96", "204"] },
+];
+
+describe("remark codes", () => {
+  const priced = { ...line(1, "90.00"), adjustments: [{ group: "CO" as const, carc: "45", amount: "10.00" }] };
+
+  it("offers only remarks that explain a reason on the decision", () => {
+    const deny = { ...emptyForm(), kind: "deny" as const, carc: "50" };
+    // A denial's reason replaces the engine's 45.
+    expect(reasonsOn(deny, [priced])).toEqual(["50"]);
+    expect(matchRemarks("", rarcs, reasonsOn(deny, [priced]), []).map((r) => r.code)).toEqual(["M127"]);
+    const approve = { ...emptyForm(), kind: "approve" as const };
+    expect(matchRemarks("", rarcs, reasonsOn(approve, [priced]), []).map((r) => r.code)).toEqual(["N381"]);
+    const partial = { ...emptyForm(), kind: "partial" as const, reductionCarc: "96" };
+    expect(reasonsOn(partial, [priced]).sort()).toEqual(["45", "96"]);
+  });
+
+  it("matches by code or words and leaves out what is chosen", () => {
+    expect(matchRemarks("m1", rarcs, ["16"], []).map((r) => r.code)).toEqual(["M127"]);
+    expect(matchRemarks("record missing", rarcs, ["16"], []).map((r) => r.code)).toEqual(["M127"]);
+    expect(matchRemarks("", rarcs, ["16", "45"], ["M127"]).map((r) => r.code)).toEqual(["N381"]);
+  });
+
+  it("blocks a chosen remark once the reason it explained is gone", () => {
+    const deny = { ...emptyForm(), kind: "deny" as const, carc: "50", groupCode: "CO", explanation: "x", rarc: ["M127"] };
+    expect(problems(deny, carcs, [priced], rarcs)).toEqual([]);
+    expect(problems({ ...deny, carc: "96" }, carcs, [priced], rarcs)).toEqual([
+      "Remark M127 explains 16, 50, not a reason on this decision: remove it or change the reason.",
+    ]);
+  });
+});
+
+describe("draftFrom", () => {
+  const sent = (n: number, paid: string, carc: string, rarc: string[]): DecisionLine => ({
+    line_number: n,
+    allowed: "90.00",
+    deductible: "0",
+    copay: "0",
+    coinsurance: "0",
+    paid,
+    group_code: "CO",
+    carc,
+    rarc,
+  });
+  const ours = (decision: string, lines: DecisionLine[]): OurWork => ({
+    decision,
+    version: 3,
+    text: "Units over the documented time.",
+    denial_group_code: null,
+    denial_carc: null,
+    pend_reason: null,
+    paid: null,
+    file_name: null,
+    lines,
+  });
+
+  it("brings back a partial's reduced lines, codes and the person's remarks", () => {
+    const priced = [
+      { ...line(1, "90.00"), rarc: ["N381"] },
+      { ...line(2, "40.00"), rarc: ["N381"] },
+    ];
+    const draft = draftFrom(
+      ours("partial", [sent(1, "60.00", "50", ["N381", "M127"]), sent(2, "40.00", "45", ["N381", "M127"])]),
+      priced,
+    );
+    expect(draft.kind).toBe("partial");
+    expect(draft.paid).toEqual({ 1: "60.00" });
+    expect([draft.reductionGroup, draft.reductionCarc]).toEqual(["CO", "50"]);
+    expect(draft.rarc).toEqual(["M127"]);
+    expect(draft.explanation).toBe("Units over the documented time.");
   });
 });

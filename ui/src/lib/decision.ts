@@ -1,4 +1,4 @@
-import type { Carc, DecisionKind, LineResult } from "./bindings";
+import type { Carc, DecisionKind, LineResult, OurWork, Rarc } from "./bindings";
 import { cents } from "./money";
 
 /** The decision panel's fields, as typed. Kept per claim so nothing typed is lost. */
@@ -13,6 +13,8 @@ export interface DecisionForm {
   /** Partial: group and reason for the reductions. */
   reductionGroup: string;
   reductionCarc: string;
+  /** Remark codes (RARCs) added to the lines. */
+  rarc: string[];
 }
 
 export function emptyForm(): DecisionForm {
@@ -25,6 +27,7 @@ export function emptyForm(): DecisionForm {
     paid: {},
     reductionGroup: "CO",
     reductionCarc: "",
+    rarc: [],
   };
 }
 
@@ -57,8 +60,43 @@ export function groupsFor(carc: string, carcs: readonly Carc[], all: readonly st
   return found ? found.group_codes : [...all];
 }
 
+/** Decisions that put lines on the remittance, so remarks can go with them. */
+export function takesRemarks(kind: DecisionKind | null): boolean {
+  return kind === "approve" || kind === "partial" || kind === "deny";
+}
+
+/**
+ * The reasons (CARCs) on the decision as it stands: a denial's own reason
+ * replaces the engine's; otherwise the engine's adjustments plus the
+ * person's reduction reason.
+ */
+export function reasonsOn(form: DecisionForm, lines: readonly LineResult[]): string[] {
+  if (form.kind === "deny") return form.carc ? [form.carc] : [];
+  const found = new Set(lines.flatMap((l) => l.adjustments.map((a) => a.carc)));
+  if (form.kind === "partial" && form.reductionCarc) found.add(form.reductionCarc);
+  return [...found];
+}
+
+/**
+ * Remarks that explain one of `reasons` and match what was typed (code
+ * prefix or words), not already chosen; exact code first.
+ */
+export function matchRemarks(query: string, rarcs: readonly Rarc[], reasons: readonly string[], chosen: readonly string[]): Rarc[] {
+  const q = query.trim().toLowerCase();
+  const words = q.split(/\s+/).filter(Boolean);
+  return rarcs
+    .filter((r) => !chosen.includes(r.code) && r.carcs.some((c) => reasons.includes(c)))
+    .filter((r) => !q || r.code.toLowerCase().startsWith(q) || words.every((w) => r.description.toLowerCase().includes(w)))
+    .sort((a, b) => Number(b.code.toLowerCase() === q) - Number(a.code.toLowerCase() === q));
+}
+
 /** What still stops the decision, in words; empty when it can be submitted. */
-export function problems(form: DecisionForm, carcs: readonly Carc[], lines: readonly LineResult[]): string[] {
+export function problems(
+  form: DecisionForm,
+  carcs: readonly Carc[],
+  lines: readonly LineResult[],
+  rarcs: readonly Rarc[] = [],
+): string[] {
   const out: string[] = [];
   const text = form.explanation.trim();
   switch (form.kind) {
@@ -100,6 +138,14 @@ export function problems(form: DecisionForm, carcs: readonly Carc[], lines: read
     case "approve":
       break;
   }
+  if (takesRemarks(form.kind)) {
+    const reasons = reasonsOn(form, lines);
+    for (const code of form.rarc) {
+      const remark = rarcs.find((r) => r.code === code);
+      if (remark && !remark.carcs.some((c) => reasons.includes(c)))
+        out.push(`Remark ${code} explains ${remark.carcs.join(", ")}, not a reason on this decision: remove it or change the reason.`);
+    }
+  }
   return out;
 }
 
@@ -120,4 +166,33 @@ export function paidTotal(form: DecisionForm, lines: readonly LineResult[]): big
     default:
       return 0n;
   }
+}
+
+/**
+ * The panel as the person filled it in for a refused decision, rebuilt from
+ * what was sent and the claim as priced now: a line paid less than priced
+ * is a reduction (with its codes), and remarks on every sent line that the
+ * engine did not put there are the person's.
+ */
+export function draftFrom(ours: OurWork, priced: readonly LineResult[]): DecisionForm {
+  const draft = emptyForm();
+  draft.kind = (ours.decision as DecisionKind | null) ?? null;
+  draft.explanation = ours.text ?? "";
+  draft.groupCode = ours.denial_group_code ?? "";
+  draft.carc = ours.denial_carc ?? "";
+  draft.pendReason = ours.pend_reason ?? "";
+  if (draft.kind === "partial") {
+    for (const sent of ours.lines) {
+      const now = priced.find((p) => p.line_number === sent.line_number);
+      if (now && cents(sent.paid) < cents(now.paid)) {
+        draft.paid[sent.line_number] = sent.paid;
+        draft.reductionGroup = sent.group_code ?? draft.reductionGroup;
+        draft.reductionCarc = sent.carc ?? draft.reductionCarc;
+      }
+    }
+  }
+  const onEvery = (lists: string[][]): string[] => (lists.length ? lists.reduce((a, b) => a.filter((r) => b.includes(r))) : []);
+  const engines = onEvery(priced.map((l) => l.rarc));
+  draft.rarc = onEvery(ours.lines.map((l) => l.rarc)).filter((r) => draft.kind === "deny" || !engines.includes(r));
+  return draft;
 }

@@ -6,7 +6,7 @@ import {
   type ConflictView_Serialize as ConflictView,
   type DecisionInput_Deserialize as DecisionInput,
 } from "./bindings";
-import { emptyForm, type DecisionForm } from "./decision";
+import { draftFrom, emptyForm, takesRemarks, type DecisionForm } from "./decision";
 import { asCommandError } from "./errors";
 import { QueueStore } from "./queue.svelte";
 
@@ -32,7 +32,7 @@ export function toInput(form: DecisionForm): DecisionInput {
               carc: form.reductionCarc,
             }))
         : [],
-    rarc: [],
+    rarc: takesRemarks(form.kind) ? [...form.rarc] : [],
   };
 }
 
@@ -127,17 +127,13 @@ export class Desk {
    * comes back filled in, and the refused entry leaves the outbox.
    */
   async redo(conflict: ConflictView): Promise<void> {
-    if (!conflict.claim_id) return;
-    const ours = conflict.ours;
-    const draft = emptyForm();
-    if (ours.decision) draft.kind = ours.decision as DecisionForm["kind"];
-    draft.explanation = ours.text ?? "";
-    draft.groupCode = ours.denial_group_code ?? "";
-    draft.carc = ours.denial_carc ?? "";
-    draft.pendReason = ours.pend_reason ?? "";
-    this.drafts[conflict.claim_id] = draft;
+    const id = conflict.claim_id;
+    if (!id) return;
+    await this.open(id);
+    // Not opened: the refused entry stays, so nothing is lost.
+    if (this.claim?.claim.id !== id) return;
+    this.drafts[id] = draftFrom(conflict.ours, this.claim.pricing?.adjudication.lines ?? []);
     await this.dismiss(conflict);
-    await this.open(conflict.claim_id);
   }
 
   /** The person lets a refused entry go. */
@@ -149,6 +145,9 @@ export class Desk {
   async #open(call: () => Promise<Result<ClaimView>>): Promise<void> {
     const opened = await this.#call(call);
     if (opened) {
+      // The lists come with the first sync; a claim opened before it ended
+      // asks again, so the pickers are filled.
+      if (!this.lists?.carcs.length) void this.loadLists();
       this.claim = opened.data;
       this.form();
       this.notice = null;

@@ -27,6 +27,9 @@ export class QueueStore {
   version = $state(0);
   error = $state<CommandError | null>(null);
   loaded = $state(false);
+  /** The row the keyboard is on, and the scroll offset, kept while a claim is open. */
+  active = 0;
+  scrollTop = 0;
 
   // Deliberately not reactive: `version` announces arrivals, so the effect
   // that calls `ensure` does not re-run on its own bookkeeping.
