@@ -16,7 +16,7 @@ use claimdesk_local::engine::SyncStatus;
 use claimdesk_local::outbox;
 use claimdesk_local::queue_view::{self, QueuePage, QueueView};
 use claimdesk_local::session::LocalSession;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::State;
 use uuid::Uuid;
 
@@ -52,6 +52,34 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     }
 }
 
+/// The UI says a screen is interactive (`login` at start, `queue` once its
+/// first rows show). Logs the time since start; for the start-up benchmark,
+/// the app exits when `CLAIMDESK_EXIT_WHEN_READY` names that screen, so a
+/// harness can time launch to interactive from outside.
+#[tauri::command]
+#[specta::specta]
+pub fn ui_ready(app: tauri::AppHandle, state: State<'_, AppState>, screen: ReadyScreen) {
+    let ms = state.started.elapsed().as_millis();
+    tracing::info!(?screen, ms, "screen interactive");
+    let name = match screen {
+        ReadyScreen::Login => "login",
+        ReadyScreen::Queue => "queue",
+    };
+    if std::env::var("CLAIMDESK_EXIT_WHEN_READY").is_ok_and(|s| s == name) {
+        app.exit(0);
+    }
+}
+
+/// Screens whose readiness the start-up figures time.
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyScreen {
+    /// The login form can be typed in.
+    Login,
+    /// The queue shows its first rows.
+    Queue,
+}
+
 /// Logs in to the central database as the person's own role.
 #[tauri::command]
 #[specta::specta]
@@ -68,8 +96,10 @@ pub async fn login(
             "Enter your user name and password.",
         ));
     }
+    let began = std::time::Instant::now();
     let session = CentralSession::connect(settings, &Credentials { username, password }).await?;
     let status = session.status(Utc::now()).await?;
+    let central_ms = began.elapsed().as_millis();
     // The local side comes up with the login, or the login fails: without
     // the keychain there is no cache, and no silent downgrade.
     let owner = CacheOwner {
@@ -100,6 +130,12 @@ pub async fn login(
     if let Some(previous) = state.session.lock().await.replace(session) {
         previous.close().await;
     }
+    // Where a sign-in's time goes (BENCHMARKS.md, start-up).
+    tracing::info!(
+        central_ms,
+        total_ms = began.elapsed().as_millis(),
+        "signed in"
+    );
     Ok(status)
 }
 

@@ -4,6 +4,7 @@
 pub mod bindings;
 mod commands;
 mod error;
+mod render;
 mod state;
 
 use claimdesk_core::paths::AppDirs;
@@ -16,6 +17,7 @@ use tauri_specta::{collect_commands, Builder};
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new().commands(collect_commands![
         commands::app_info,
+        commands::ui_ready,
         commands::login,
         commands::connection_status,
         commands::local_status,
@@ -35,10 +37,15 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
 /// Starts the app. Failures before the window exists are logged and end the
 /// process with a non-zero status rather than a panic.
 pub fn run() {
+    let started = std::time::Instant::now();
     let env = |key: &str| std::env::var(key).ok();
     let dirs = AppDirs::resolve(env);
+    let dmabuf_off = render::configure();
     let _log = logging::init(&dirs.logs, "app");
     logging::install_panic_hook();
+    if dmabuf_off {
+        tracing::info!("no GPU render node: WebKit's DMA-BUF renderer is off");
+    }
     let settings = settings::load(&dirs.config, env);
     match &settings {
         Ok(loaded) => tracing::info!(
@@ -53,7 +60,7 @@ pub fn run() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
-        .manage(state::AppState::new(settings, dirs))
+        .manage(state::AppState::new(settings, dirs, started))
         .run(tauri::generate_context!());
     if let Err(error) = result {
         tracing::error!(%error, "the app failed to start");

@@ -20,12 +20,19 @@ pub struct AppState {
     pub local: Mutex<Option<LocalSession>>,
     /// Why the cache was rebuilt at this login, until the UI has shown it.
     pub cache_notice: Mutex<Option<RebuildReason>>,
+    /// When `run` began, for the start-up figures `ui_ready` logs.
+    pub started: std::time::Instant,
 }
 
 impl AppState {
     /// State before anyone has logged in.
-    pub fn new(settings: Result<LoadedSettings, SettingsError>, dirs: AppDirs) -> Self {
+    pub fn new(
+        settings: Result<LoadedSettings, SettingsError>,
+        dirs: AppDirs,
+        started: std::time::Instant,
+    ) -> Self {
         Self {
+            started,
             settings,
             dirs,
             session: Mutex::new(None),

@@ -35,6 +35,9 @@ pub struct SyncStatus {
     pub first_sync: Option<FirstSync>,
     /// When the cache last caught up with central.
     pub synced_at: Option<DateTime<Utc>>,
+    /// When the queue itself last caught up (before reference data and
+    /// leased claims follow), so the queue can show without waiting.
+    pub queue_synced_at: Option<DateTime<Utc>>,
     /// Claims in the cached queue.
     pub queue_len: u32,
     /// Outbox entries waiting to be sent.
@@ -283,6 +286,10 @@ async fn pull(
         }
         Err(e) => Err(e),
     };
+    if result.is_ok() {
+        let now = (config.now)();
+        status.send_modify(|s| s.queue_synced_at = Some(now));
+    }
     // Reference records (plans, providers, credentials, …) follow the queue.
     let result = match (result, plan.as_ref()) {
         (Ok(_), Some(known)) => {

@@ -57,12 +57,14 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Contents of settings.toml to place in the app's config directory. */
   settingsFile?: string;
+  /** Reuse this CLAIMDESK_HOME (a returning person: cache and keychain entry kept). */
+  home?: string;
 }
 
 /** Launches the app in a private CLAIMDESK_HOME. */
-export async function launchApp({ env = {}, settingsFile }: LaunchOptions = {}): Promise<RunningApp> {
+export async function launchApp({ env = {}, settingsFile, home: reuse }: LaunchOptions = {}): Promise<RunningApp> {
   if (!existsSync(APP)) throw new Error(`no app binary at ${APP}: build it with scripts/test`);
-  const home = mkdtempSync(join(tmpdir(), "claimdesk-e2e-"));
+  const home = reuse ?? mkdtempSync(join(tmpdir(), "claimdesk-e2e-"));
   if (settingsFile !== undefined) {
     mkdirSync(join(home, "config"), { recursive: true });
     writeFileSync(join(home, "config", "settings.toml"), settingsFile);

@@ -9,6 +9,13 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Version, settings and log location for the login screen. */
 	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
+	/**
+	 *  The UI says a screen is interactive (`login` at start, `queue` once its
+	 *  first rows show). Logs the time since start; for the start-up benchmark,
+	 *  the app exits when `CLAIMDESK_EXIT_WHEN_READY` names that screen, so a
+	 *  harness can time launch to interactive from outside.
+	 */
+	uiReady: (screen: ReadyScreen) => __TAURI_INVOKE<void>("ui_ready", { screen }),
 	/**  Logs in to the central database as the person's own role. */
 	login: (username: string, password: Secret<string>) => typedError<ConnectionStatus_Serialize, CommandError>(__TAURI_INVOKE("login", { username, password })),
 	/**  The live connection status; the UI polls it while logged in. */
@@ -1339,6 +1346,13 @@ export type Rarc = {
 	carcs: string[],
 };
 
+/**  Screens whose readiness the start-up figures time. */
+export type ReadyScreen = 
+/**  The login form can be typed in. */
+"login" | 
+/**  The queue shows its first rows. */
+"queue";
+
 /**  Why a rule fired. */
 export type Reason = {
 	/**  Stable rule name. */
@@ -1441,6 +1455,11 @@ export type SyncStatus_Deserialize = {
 	first_sync?: FirstSync | null,
 	/**  When the cache last caught up with central. */
 	synced_at?: string | null,
+	/**
+	 *  When the queue itself last caught up (before reference data and
+	 *  leased claims follow), so the queue can show without waiting.
+	 */
+	queue_synced_at?: string | null,
 	/**  Claims in the cached queue. */
 	queue_len: number,
 	/**  Outbox entries waiting to be sent. */
@@ -1459,6 +1478,11 @@ export type SyncStatus_Serialize = {
 	first_sync: FirstSync | null,
 	/**  When the cache last caught up with central. */
 	synced_at: string | null,
+	/**
+	 *  When the queue itself last caught up (before reference data and
+	 *  leased claims follow), so the queue can show without waiting.
+	 */
+	queue_synced_at: string | null,
 	/**  Claims in the cached queue. */
 	queue_len: number,
 	/**  Outbox entries waiting to be sent. */

@@ -12,6 +12,8 @@ export type Phase = "starting" | "login" | "connected";
 
 /** How often the status screen re-measures the connection. */
 export const DEFAULT_POLL_MS = 3000;
+/** Status reads while the first sync settles (local IPC, cheap). */
+export const SETTLING_POLL_MS = 250;
 
 /**
  * The person's session with the central server, as the screens see it.
@@ -123,7 +125,16 @@ export class Session {
     this.#timer = setTimeout(async () => {
       await Promise.all([this.refresh(), this.refreshLocal()]);
       if (this.phase === "connected") this.#schedule();
-    }, this.#pollMs);
+    }, this.settling ? Math.min(this.#pollMs, SETTLING_POLL_MS) : this.#pollMs);
+  }
+
+  /**
+   * The first sync after sign-in is under way: the queue is about to appear,
+   * so status is read often until the queue has caught up once.
+   */
+  get settling(): boolean {
+    const sync = this.local?.sync;
+    return !sync || (!sync.queue_synced_at && !this.syncOffline);
   }
 
   #stop(): void {

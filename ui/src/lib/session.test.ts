@@ -77,6 +77,7 @@ describe("Session", () => {
       online: true,
       first_sync: null,
       synced_at: "2026-11-21T09:00:01Z",
+      queue_synced_at: "2026-11-21T09:00:00Z",
       queue_len: 1234,
       outbox_pending: 2,
       outbox_conflicts: 1,
@@ -107,6 +108,37 @@ describe("Session", () => {
     expect(logoutArgs).toEqual({ wipe: true });
     expect(session.local).toBeNull();
     expect(session.cacheNotice).toBeNull();
+  });
+
+  it("reads the status often while the first sync settles, then at the normal pace", async () => {
+    const sync = {
+      online: true,
+      first_sync: { applied: 2000, expected: 20000 },
+      synced_at: null as string | null,
+      queue_synced_at: null as string | null,
+      queue_len: 2000,
+      outbox_pending: 0,
+      outbox_conflicts: 0,
+      last_error: null,
+    };
+    const calls = serve({
+      app_info: info,
+      login: status,
+      logout: null,
+      connection_status: status,
+      local_status: () => ({ sync, cache_rebuilt: null }),
+    });
+    await session.start();
+    await session.login("ada", "pw");
+    expect(session.settling).toBe(true);
+    const reads = () => calls.filter((c) => c === "local_status").length;
+    const before = reads();
+    // The session polls every 60 s; while settling it reads within a second.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(reads()).toBeGreaterThan(before);
+    sync.queue_synced_at = "2026-11-21T09:00:00Z";
+    await session.refreshLocal();
+    expect(session.settling).toBe(false);
   });
 
   it("keeps the login screen with the keychain's code when there is no keychain", async () => {
