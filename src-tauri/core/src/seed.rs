@@ -640,6 +640,9 @@ pub async fn seed(
         sqlx::query_scalar("SELECT code FROM claimdesk.benefit_category ORDER BY code")
             .fetch_all(&mut *tx)
             .await?;
+    // Plan id → deductible and out-of-pocket limits in cents (individual,
+    // family), so seeded accumulators stay within them.
+    let mut limits: std::collections::HashMap<Uuid, [i64; 4]> = Default::default();
     for spec in plan_specs {
         let id = g.uuid();
         c.val(id)
@@ -680,6 +683,7 @@ pub async fn seed(
             b.end();
         }
         plans.push((id, pay_days.get(spec.3).copied().unwrap_or(30)));
+        limits.insert(id, [spec.4 * 100, spec.5 * 100, spec.6 * 100, spec.7 * 100]);
     }
     c.send(&mut tx, "plan", "id, plan_code, name, plan_type, line_of_business, deductible_individual, deductible_family, oop_max_individual, oop_max_family, coinsurance_in_network, coinsurance_out_of_network, out_of_network_covered, effective_date").await?;
     b.send(&mut tx, "plan_benefit", "id, plan_id, benefit_category, copay_in_network, copay_out_of_network, deductible_applies, covered_out_of_network, requires_prior_auth").await?;
@@ -697,6 +701,10 @@ pub async fn seed(
         let sub_id = g.uuid();
         let policy_id = g.uuid();
         let (plan, prompt_pay_days) = g.pick(&plans);
+        let [ded_ind, ded_fam, oop_ind, oop_fam] = limits[&plan];
+        // What the family has met so far this year: a member's share stops
+        // at the individual limit and the family's at the family limit.
+        let (mut family_ded, mut family_oop) = (0i64, 0i64);
         let group = if g.chance(0.8) {
             Some(g.pick(&groups))
         } else {
@@ -823,13 +831,27 @@ pub async fn seed(
                     cov.end();
                 }
             }
-            let ded = g.rng.gen_range(0..150_000i64);
-            acc.val(g.uuid())
+            // Draws in the order they always had (deductible, row id, then
+            // out of pocket), so every other seeded value stays the same.
+            let ded_draw = g.rng.gen_range(0..150_000i64);
+            let acc_id = g.uuid();
+            let oop_draw = g.rng.gen_range(0..200_000i64);
+            let ded = ded_draw
+                .min(ded_ind)
+                .min((ded_fam - family_ded).max(0))
+                .min((oop_fam - family_oop).max(0));
+            let oop = (ded + oop_draw)
+                .min(oop_ind)
+                .min((oop_fam - family_oop).max(0))
+                .max(ded);
+            family_ded += ded;
+            family_oop += oop;
+            acc.val(acc_id)
                 .val(id)
                 .val(policy_id)
                 .val(plan_year)
                 .money(ded)
-                .money(ded + g.rng.gen_range(0..200_000i64));
+                .money(oop);
             acc.end();
             members.push(MemberRef {
                 id,

@@ -182,6 +182,30 @@ async fn covers_every_status_priority_and_edge_case() {
     .unwrap();
     assert!(open > 0);
     assert_eq!(queued, open);
+    // Accumulators stay within their plan's limits, per member and per family.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM claimdesk.accumulator a
+             JOIN claimdesk.policy po ON po.id = a.policy_id JOIN claimdesk.plan p ON p.id = po.plan_id
+             WHERE a.deductible_met > p.deductible_individual OR a.oop_met > p.oop_max_individual
+                OR a.oop_met < a.deductible_met"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM (
+               SELECT sum(a.deductible_met) AS ded, sum(a.oop_met) AS oop, max(p.deductible_family) AS ded_max,
+                      max(p.oop_max_family) AS oop_max
+               FROM claimdesk.accumulator a
+               JOIN claimdesk.policy po ON po.id = a.policy_id JOIN claimdesk.plan p ON p.id = po.plan_id
+               GROUP BY a.policy_id, a.plan_year) f
+             WHERE f.ded > f.ded_max OR f.oop > f.oop_max"
+        )
+        .await,
+        0
+    );
     // The audit chain stays intact, with one event for the seed itself.
     let chain = claimdesk_core::audit::verify(&mut conn).await.unwrap();
     assert_eq!(chain.first_break, None);
