@@ -24,7 +24,13 @@ use crate::keychain::{KeyRing, Keychain, KeychainError};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/cache");
 
 /// Tables whose rows carry a sealed blob and its key id.
-const SEALED_TABLES: [&str; 4] = ["queue_claim", "claim_detail", "outbox", "outbox_conflict"];
+const SEALED_TABLES: [&str; 5] = [
+    "queue_claim",
+    "claim_detail",
+    "outbox",
+    "outbox_conflict",
+    "document_blob",
+];
 
 /// The plaintext sealed as the key check; opening it proves the key.
 const KEY_CHECK: &[u8] = b"claimdesk cache key check v1";
@@ -439,11 +445,17 @@ impl Cache {
         let mut done = 0u64;
         // The table name is also the AAD's: a blob re-sealed for its own row.
         for table in SEALED_TABLES {
+            // Document files run to megabytes each: a few per pass.
+            let limit = if table == "document_blob" {
+                batch.min(8)
+            } else {
+                batch
+            };
             let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(&format!(
                 "SELECT id, sealed FROM {table} WHERE key_id <> ? LIMIT ?"
             ))
             .bind(current.id().0)
-            .bind(batch)
+            .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
             for (id, sealed) in &rows {

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod crypto;
 pub mod desk;
 pub mod detail;
+pub mod documents;
 pub mod engine;
 pub mod keychain;
 pub mod outbox;
