@@ -192,6 +192,23 @@ async fn an_opened_claim_reads_into_typed_parts_with_money_as_decimals() {
     db.cleanup().await;
 }
 
+/// Queues `input` on `claim` as the panel would: a fresh outbox key, now.
+async fn decide(
+    cache: &claimdesk_local::cache::Cache,
+    claim: &claimdesk_local::detail::OpenedClaim,
+    input: &DecisionInput,
+) -> Result<Vec<claimdesk_core::decision::DecisionLine>, DecideError> {
+    desk::decide(
+        cache,
+        claim.id,
+        claim.version,
+        input,
+        Uuid::now_v7(),
+        Utc::now(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() {
     let mut db = support::seeded(200, 13, 20).await;
@@ -214,13 +231,10 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
         .unwrap();
     let view = ClaimView::from_opened(&first).unwrap();
     let priced = view.pricing.unwrap().adjudication;
-    let lines = desk::decide(
+    let lines = decide(
         &desk.cache,
-        first.id,
-        first.version,
+        &first,
         &DecisionInput::of(DecisionKind::Approve),
-        Uuid::now_v7(),
-        Utc::now(),
     )
     .await
     .unwrap();
@@ -238,15 +252,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     let mut deny = DecisionInput::of(DecisionKind::Deny);
     deny.explanation = Some("Service not covered under the member's plan.".into());
     assert!(matches!(
-        desk::decide(
-            &desk.cache,
-            second.id,
-            second.version,
-            &deny,
-            Uuid::now_v7(),
-            Utc::now()
-        )
-        .await,
+        decide(&desk.cache, &second, &deny).await,
         Err(DecideError::Problem(DecisionProblem::DenialCodesMissing))
     ));
     assert_eq!(outbox::depth(&desk.cache).await.unwrap(), depth);
@@ -255,29 +261,12 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     // A remark must explain the denial's reason (central's lists, cached).
     deny.rarc = vec!["N381".into()];
     assert!(matches!(
-        desk::decide(
-            &desk.cache,
-            second.id,
-            second.version,
-            &deny,
-            Uuid::now_v7(),
-            Utc::now()
-        )
-        .await,
+        decide(&desk.cache, &second, &deny).await,
         Err(DecideError::Problem(DecisionProblem::RemarkDoesNotFit(_)))
     ));
     assert_eq!(outbox::depth(&desk.cache).await.unwrap(), depth);
     deny.rarc = vec!["N130".into()];
-    desk::decide(
-        &desk.cache,
-        second.id,
-        second.version,
-        &deny,
-        Uuid::now_v7(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    decide(&desk.cache, &second, &deny).await.unwrap();
 
     // Pend with a reason: stays in the queue as pended.
     let third = desk::get_next(&desk.cache, &desk.central, &map, Utc::now())
@@ -285,16 +274,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
         .unwrap();
     let mut pend = DecisionInput::of(DecisionKind::Pend);
     pend.pend_reason = Some("records".into());
-    desk::decide(
-        &desk.cache,
-        third.id,
-        third.version,
-        &pend,
-        Uuid::now_v7(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    decide(&desk.cache, &third, &pend).await.unwrap();
     assert_eq!(
         desk.cache
             .queue_claim(third.id)
@@ -330,16 +310,7 @@ async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() 
     // A decision on a claim central has moved on is queued all the same,
     // and central's refusal becomes a conflict the person sees (here the
     // pend ended the lease, so that is the reason given).
-    desk::decide(
-        &desk.cache,
-        third.id,
-        third.version,
-        &pend,
-        Uuid::now_v7(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    decide(&desk.cache, &third, &pend).await.unwrap();
     let report = outbox::push(&desk.cache, &desk.central, &map, Utc::now())
         .await
         .unwrap();
