@@ -7,7 +7,7 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; does: string }> = [
   { keys: "Alt+1 … Alt+6", does: "Switch saved view (all, urgent, due soon, overdue, pended, flagged)" },
   { keys: "A L D P I", does: "Decide: approve, partial, deny, pend, request information" },
   { keys: "Ctrl+Enter", does: "Submit the decision" },
-  { keys: "Enter (in the reason field)", does: "Take the first matching reason code" },
+  { keys: "↑ ↓ Enter (in a code field)", does: "Move through the matching reason or remark codes; Enter takes one" },
   { keys: "J K / ↑ ↓ (in a claim)", does: "Move between the claim's lines" },
   { keys: "M", does: "Write a note on the open claim (Ctrl+Enter saves)" },
   { keys: "R", does: "Release the open claim back to the queue" },
