@@ -5,6 +5,7 @@ use claimdesk_core::central::{
     CentralError, CentralSession, ConnectionStatus, Credentials, ErrorMapper,
 };
 use claimdesk_core::decision::{DecisionInput, DecisionLine};
+use claimdesk_core::document_file::Format;
 use claimdesk_core::settings::LoadedSettings;
 use claimdesk_core::{ErrorCode, Secret};
 use claimdesk_local::cache::{Cache, CacheOwner, Opened, RebuildReason};
@@ -12,6 +13,7 @@ use claimdesk_local::claim_view::{ClaimView, ViewSource};
 use claimdesk_local::codes::{self, CodeLists};
 use claimdesk_local::desk::{self, DeskError};
 use claimdesk_local::detail;
+use claimdesk_local::documents;
 use claimdesk_local::engine::SyncStatus;
 use claimdesk_local::outbox;
 use claimdesk_local::queue_view::{self, QueuePage, QueueView};
@@ -88,7 +90,8 @@ pub async fn login(
     username: String,
     password: Secret<String>,
 ) -> Result<ConnectionStatus, CommandError> {
-    let settings = &state.settings.as_ref()?.central;
+    let loaded = state.settings.as_ref()?;
+    let settings = &loaded.central;
     let username = username.trim().to_string();
     if username.is_empty() || password.expose().is_empty() {
         return Err(CommandError::new(
@@ -111,6 +114,7 @@ pub async fn login(
         owner,
         session.pool().clone(),
         CentralError::code_mapper(settings),
+        loaded.documents.cap_bytes(),
     )
     .await;
     let (local, opened) = match started {
@@ -187,6 +191,7 @@ pub async fn connection_status(
 #[tauri::command]
 #[specta::specta]
 pub async fn logout(state: State<'_, AppState>, wipe: bool) -> Result<(), CommandError> {
+    state.viewable.lock().await.clear();
     let local = state.local.lock().await.take();
     if let Some(local) = local {
         local.end(wipe).await?;
@@ -305,6 +310,59 @@ pub async fn open_claim(state: State<'_, AppState>, id: Uuid) -> Result<ClaimVie
     };
     kick(&state).await;
     typed(&opened)
+}
+
+/// A document opened for the viewer.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DocumentView {
+    /// Document id; the viewer fetches the file as `claimdesk-doc://localhost/<id>`
+    /// (TIFF pages as PNG with `?page=N`).
+    pub id: Uuid,
+    /// The checked format.
+    pub format: Format,
+    /// Pages, known here for images and TIFFs (pdf.js counts a PDF's).
+    pub pages: Option<u32>,
+    /// Size in bytes.
+    pub size: u32,
+    /// The file came from this computer's copy rather than central.
+    pub from_cache: bool,
+}
+
+/// Opens document `id` of claim `claim_id` in the viewer: fetched from
+/// central by its SHA-256 (or this computer's copy), checked, and the view
+/// recorded. Only documents opened here are served to the viewer.
+#[tauri::command]
+#[specta::specta]
+pub async fn view_document(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    id: Uuid,
+) -> Result<DocumentView, CommandError> {
+    let desk = desk(&state).await?;
+    let (offline, cap) = match state.local.lock().await.as_ref() {
+        Some(l) => (l.status().borrow().offline(), l.document_cap()),
+        None => return Err(not_logged_in()),
+    };
+    let central = (!offline).then(|| desk.central.pool());
+    let viewed = documents::view(
+        &desk.cache,
+        central,
+        &*desk.map_err,
+        claim_id,
+        id,
+        cap,
+        Utc::now(),
+    )
+    .await?;
+    state.viewable.lock().await.insert(id);
+    kick(&state).await;
+    Ok(DocumentView {
+        id,
+        format: viewed.format,
+        pages: viewed.pages,
+        size: u32::try_from(viewed.size).unwrap_or(u32::MAX),
+        from_cache: viewed.source == documents::FileSource::Stored,
+    })
 }
 
 /// Leases the next claim in the queue to this person and opens it.

@@ -101,3 +101,33 @@ impl From<claimdesk_local::cache::CacheError> for CommandError {
         Self::new(error.code(), message)
     }
 }
+
+impl From<claimdesk_local::documents::ViewError> for CommandError {
+    fn from(error: claimdesk_local::documents::ViewError) -> Self {
+        use claimdesk_local::documents::ViewError;
+        match error {
+            ViewError::NotFound => Self::new(
+                ErrorCode::NotFound,
+                "This document does not exist or is not visible to you.",
+            ),
+            ViewError::NotStored => Self::new(
+                ErrorCode::ServerUnreachable,
+                "The central server cannot be reached and this document is not stored on this \
+                 computer. It opens once the connection is back.",
+            ),
+            ViewError::Central(code) => Self::new(
+                code,
+                "The central server refused to send this document. Try again; details are in the log.",
+            ),
+            ViewError::Integrity => Self::new(
+                ErrorCode::DocumentIntegrity,
+                "This document's content does not match the fingerprint (SHA-256) central \
+                 recorded for it, so it was not shown or kept. Report it to your administrator.",
+            ),
+            ViewError::Unreadable(problem) => {
+                Self::new(ErrorCode::DocumentUnreadable, problem.to_string())
+            }
+            ViewError::Cache(e) => e.into(),
+        }
+    }
+}

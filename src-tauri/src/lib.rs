@@ -3,6 +3,7 @@
 
 pub mod bindings;
 mod commands;
+mod doc_scheme;
 mod error;
 mod render;
 mod state;
@@ -24,6 +25,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::logout,
         commands::queue_page,
         commands::open_claim,
+        commands::view_document,
         commands::get_next,
         commands::release_claim,
         commands::code_lists,
@@ -60,6 +62,7 @@ pub fn run() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
+        .register_asynchronous_uri_scheme_protocol(doc_scheme::SCHEME, doc_scheme::handle)
         .manage(state::AppState::new(settings, dirs, started))
         .run(tauri::generate_context!());
     if let Err(error) = result {

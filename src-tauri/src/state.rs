@@ -20,6 +20,9 @@ pub struct AppState {
     pub local: Mutex<Option<LocalSession>>,
     /// Why the cache was rebuilt at this login, until the UI has shown it.
     pub cache_notice: Mutex<Option<RebuildReason>>,
+    /// Documents opened through `view_document` (checked, view recorded)
+    /// this session: the only ones the document scheme serves.
+    pub viewable: Mutex<std::collections::HashSet<uuid::Uuid>>,
     /// When `run` began, for the start-up figures `ui_ready` logs.
     pub started: std::time::Instant,
 }
@@ -38,6 +41,7 @@ impl AppState {
             session: Mutex::new(None),
             local: Mutex::new(None),
             cache_notice: Mutex::new(None),
+            viewable: Mutex::new(Default::default()),
         }
     }
 }

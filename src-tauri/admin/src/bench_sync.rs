@@ -252,6 +252,7 @@ async fn run_as(
             map_err: Arc::new(|e| {
                 claimdesk_core::central::CentralError::from_sqlx(e, &Default::default()).code()
             }),
+            document_cap: claimdesk_local::documents::DEFAULT_CAP,
         },
     );
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -58,6 +58,12 @@ pub enum ErrorCode {
     /// The local cache failed in a way a rebuild does not fix (disk full,
     /// permissions); the details are in the log.
     CacheFailed,
+    /// A document's file cannot be shown: empty, cut off, not what its
+    /// type says, or past the viewer's limits. The message says which.
+    DocumentUnreadable,
+    /// A document's content does not hash to its recorded SHA-256: altered
+    /// in transit or on disk. Nothing was stored or shown.
+    DocumentIntegrity,
     /// A bug or an environment problem; the details are in the log.
     Internal,
 }

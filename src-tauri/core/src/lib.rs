@@ -8,6 +8,7 @@ pub mod aging;
 pub mod audit;
 pub mod central;
 pub mod decision;
+pub mod document_file;
 pub mod domain;
 pub mod engine;
 pub mod error;

@@ -7,6 +7,9 @@
 use std::fmt::Write as _;
 use std::io::Cursor;
 
+/// Separates pages in a document's text, as OCR engines write it (form feed).
+pub const PAGE_BREAK: char = '\u{c}';
+
 /// A generated file with what the document table records about it.
 pub struct SampleDoc {
     /// File bytes.
@@ -68,6 +71,9 @@ pub fn pdf(pages: &[Page]) -> SampleDoc {
     ];
     let mut text = String::new();
     for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            text.push(PAGE_BREAK);
+        }
         let mut stream = String::from("0.2 w\n");
         for (x, y, w, h) in &page.boxes {
             let _ = writeln!(stream, "{x:.1} {y:.1} {w:.1} {h:.1} re S");
@@ -215,7 +221,10 @@ pub fn tiff(pages: &[Vec<String>]) -> SampleDoc {
         .expect("in-memory TIFF")
         .with_compression(tiff::encoder::Compression::Lzw);
     let mut text = String::new();
-    for lines in pages {
+    for (i, lines) in pages.iter().enumerate() {
+        if i > 0 {
+            text.push(PAGE_BREAK);
+        }
         let mut r = Raster::new(816, 1056, 250);
         // A faint fax header band and page border.
         r.fill(0, 0, 816, 18, 200);

@@ -70,6 +70,28 @@ impl Default for CentralSettings {
     }
 }
 
+/// How much of the person's documents this computer keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentSettings {
+    /// Cap on document files in the encrypted cache, in MiB; the least
+    /// recently opened go first past it.
+    pub cache_mib: u32,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self { cache_mib: 1024 }
+    }
+}
+
+impl DocumentSettings {
+    /// The cap in bytes.
+    pub fn cap_bytes(&self) -> u64 {
+        u64::from(self.cache_mib) * 1024 * 1024
+    }
+}
+
 /// The whole settings file. One section per concern so later issues can add
 /// theirs without breaking existing files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -77,6 +99,8 @@ impl Default for CentralSettings {
 struct SettingsFile {
     #[serde(default)]
     central: Option<CentralSettings>,
+    #[serde(default)]
+    documents: Option<DocumentSettings>,
 }
 
 /// Settings as loaded, with where each part came from.
@@ -84,6 +108,8 @@ struct SettingsFile {
 pub struct LoadedSettings {
     /// The effective central settings.
     pub central: CentralSettings,
+    /// The effective document settings.
+    pub documents: DocumentSettings,
     /// The file that was read, or would be read if it existed.
     pub file: PathBuf,
     /// Whether that file existed.
@@ -141,6 +167,8 @@ pub mod env {
     pub const TLS_MODE: &str = "CLAIMDESK_CENTRAL_TLS_MODE";
     /// CA bundle override.
     pub const TLS_ROOT_CERT: &str = "CLAIMDESK_CENTRAL_TLS_ROOT_CERT";
+    /// Document cache cap override, in MiB.
+    pub const DOCUMENT_CACHE_MIB: &str = "CLAIMDESK_DOCUMENT_CACHE_MIB";
 }
 
 /// Loads settings from `config_dir/settings.toml`, then applies overrides
@@ -150,16 +178,24 @@ pub fn load(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<LoadedSettings, SettingsError> {
     let file = config_dir.join(SETTINGS_FILE);
-    let (mut central, file_found) = match std::fs::read_to_string(&file) {
+    let (mut central, mut documents, file_found) = match std::fs::read_to_string(&file) {
         Ok(text) => {
             let parsed: SettingsFile =
                 toml::from_str(&text).map_err(|e| SettingsError::Malformed {
                     path: file.clone(),
                     message: e.to_string(),
                 })?;
-            (parsed.central.unwrap_or_default(), true)
+            (
+                parsed.central.unwrap_or_default(),
+                parsed.documents.unwrap_or_default(),
+                true,
+            )
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (CentralSettings::default(), false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+            CentralSettings::default(),
+            DocumentSettings::default(),
+            false,
+        ),
         Err(source) => {
             return Err(SettingsError::Unreadable {
                 path: file.clone(),
@@ -199,9 +235,16 @@ pub fn load(
     if let Some(cert) = take(env::TLS_ROOT_CERT) {
         central.tls_root_cert = Some(PathBuf::from(cert));
     }
+    if let Some(mib) = take(env::DOCUMENT_CACHE_MIB) {
+        documents.cache_mib = mib.parse().ok().ok_or(SettingsError::BadOverride {
+            name: env::DOCUMENT_CACHE_MIB,
+            expected: "a whole number of MiB",
+        })?;
+    }
 
     Ok(LoadedSettings {
         central,
+        documents,
         file,
         file_found,
         overridden_by,
@@ -253,6 +296,28 @@ mod tests {
         assert_eq!(overridden.central.port, 55432);
         assert_eq!(overridden.central.tls_mode, TlsMode::Disable);
         assert_eq!(overridden.overridden_by, vec![env::PORT, env::TLS_MODE]);
+    }
+
+    #[test]
+    fn document_cache_cap_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load(dir.path(), vars(&[])).unwrap().documents.cap_bytes(),
+            1024 * 1024 * 1024
+        );
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[documents]\ncache_mib = 200\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load(dir.path(), vars(&[])).unwrap().documents.cache_mib,
+            200
+        );
+        let env_wins = load(dir.path(), vars(&[(env::DOCUMENT_CACHE_MIB, "64")])).unwrap();
+        assert_eq!(env_wins.documents.cap_bytes(), 64 * 1024 * 1024);
+        let err = load(dir.path(), vars(&[(env::DOCUMENT_CACHE_MIB, "lots")])).unwrap_err();
+        assert!(err.to_string().contains(env::DOCUMENT_CACHE_MIB), "{err}");
     }
 
     #[test]

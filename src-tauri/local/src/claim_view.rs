@@ -182,10 +182,27 @@ pub struct DocumentEntry {
     pub size_bytes: u32,
     /// Pages, when known.
     pub page_count: Option<i32>,
+    /// The document's text (OCR, or a PDF's text layer), pages separated by
+    /// form feeds; what the viewer searches.
+    #[serde(default)]
+    pub ocr_text: Option<DocumentText>,
     /// Who attached it.
     pub uploaded_by: String,
     /// When.
     pub uploaded_at: DateTime<Utc>,
+}
+
+/// A document's text: PHI (names, dates of birth, diagnoses), so Debug is
+/// masked.
+#[derive(Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(transparent)]
+#[specta(transparent)]
+pub struct DocumentText(pub String);
+
+impl std::fmt::Debug for DocumentText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DocumentText(***)")
+    }
 }
 
 /// Who holds the claim.

@@ -109,6 +109,8 @@ SELECT c.version, c.member_id, jsonb_build_object(
     'documents', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                       'id', d.id, 'document_type', d.document_type, 'file_name', d.file_name,
                       'mime_type', d.mime_type, 'size_bytes', d.size_bytes, 'page_count', d.page_count,
+                      -- pages separated by form feeds; searched in the viewer
+                      'ocr_text', d.ocr_text, 'ocr_confidence', d.ocr_confidence::text,
                       'uploaded_by', d.uploaded_by, 'uploaded_at', d.uploaded_at) ORDER BY d.uploaded_at), '[]')
                   FROM claimdesk.document d WHERE d.claim_id = c.id),
     'pricing', claimdesk.claim_pricing_facts(c.id))

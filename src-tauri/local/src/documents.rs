@@ -4,10 +4,14 @@
 //! recently used first once the files pass a size cap.
 
 use chrono::{DateTime, Utc};
+use claimdesk_core::document_file::{inspect, tiff_page_png, FileProblem, Format};
+use claimdesk_core::ErrorCode;
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::cache::{Cache, CacheError};
+use crate::outbox::{self, LocalEffect, Mutation};
 
 const TABLE: &str = "document_blob";
 
@@ -119,4 +123,303 @@ pub async fn evict_to(cache: &Cache, cap: u64) -> Result<u64, CacheError> {
     .execute(cache.db())
     .await?;
     Ok(gone.rows_affected())
+}
+
+/// Default cap on document files kept on this computer: a day's leased
+/// claims with their scanned records fit many times over.
+pub const DEFAULT_CAP: u64 = 1024 * 1024 * 1024;
+
+/// What central records about a document, as the viewer needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
+    claim_id: Uuid,
+    member_id: Uuid,
+    mime: String,
+    sha256: [u8; 32],
+}
+
+/// Central's record of document `id` (row security applies: a restricted
+/// claim's documents are not there for someone who may not see it).
+async fn central_meta(central: &PgPool, id: Uuid) -> Result<Option<Meta>, sqlx::Error> {
+    let row: Option<(Uuid, Uuid, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT d.claim_id, c.member_id, d.mime_type, d.sha256
+         FROM claimdesk.document d JOIN claimdesk.claim c ON c.id = d.claim_id
+         WHERE d.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(central)
+    .await?;
+    Ok(row.and_then(|(claim_id, member_id, mime, sha)| {
+        Some(Meta {
+            claim_id,
+            member_id,
+            mime,
+            sha256: sha.try_into().ok()?,
+        })
+    }))
+}
+
+/// Fetches a file from central by its content address and stores it,
+/// refusing it (nothing stored) when it does not hash to that address.
+async fn fetch_and_store(
+    cache: &Cache,
+    central: &PgPool,
+    id: Uuid,
+    sha256: [u8; 32],
+    now: DateTime<Utc>,
+) -> Result<bool, FetchError> {
+    // Through the document row, so row security decides, and by the hash.
+    let content: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT dc.content FROM claimdesk.document d
+         JOIN claimdesk.document_content dc ON dc.sha256 = d.sha256
+         WHERE d.id = $1 AND d.sha256 = $2",
+    )
+    .bind(id)
+    .bind(sha256.as_slice())
+    .fetch_optional(central)
+    .await?;
+    let Some(content) = content.map(zeroize::Zeroizing::new) else {
+        return Ok(false);
+    };
+    match store(cache, id, sha256, &content, now).await {
+        Ok(()) => Ok(true),
+        Err(DocumentError::HashMismatch) => {
+            // Not PHI: ids and the fact of a mismatch.
+            tracing::error!(document = %id, "central sent a document that does not match its SHA-256");
+            Err(FetchError::HashMismatch)
+        }
+        Err(DocumentError::Cache(e)) => Err(FetchError::Cache(e)),
+    }
+}
+
+/// Why fetching from central failed.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    Central(#[from] sqlx::Error),
+    #[error("hash mismatch")]
+    HashMismatch,
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// The sealed copy's hash, if this computer has the file.
+async fn stored_hash(cache: &Cache, id: Uuid) -> Result<Option<Vec<u8>>, CacheError> {
+    Ok(
+        sqlx::query_scalar("SELECT sha256 FROM document_blob WHERE id = ?")
+            .bind(id.as_bytes().as_slice())
+            .fetch_optional(cache.db())
+            .await?,
+    )
+}
+
+/// Where a viewed file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSource {
+    /// Fetched from central just now.
+    Central,
+    /// This computer's copy (central had the same hash, or was not asked).
+    Stored,
+}
+
+/// A document opened for viewing: checked, and its view recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewedDocument {
+    /// Document id.
+    pub id: Uuid,
+    /// Its claim.
+    pub claim_id: Uuid,
+    /// The checked format.
+    pub format: Format,
+    /// Pages, when known before pdf.js reads a PDF.
+    pub pages: Option<u32>,
+    /// Bytes.
+    pub size: u64,
+    /// Where the file came from.
+    pub source: FileSource,
+}
+
+/// Why a document could not be viewed.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// Central answered: no such document, or not visible to this login.
+    #[error("no such document")]
+    NotFound,
+    /// Central is unreachable and this computer has no copy.
+    #[error("the document is not stored on this computer")]
+    NotStored,
+    /// Central refused for another reason.
+    #[error("central refused: {0:?}")]
+    Central(ErrorCode),
+    /// The content does not hash to its address (from central, or on disk).
+    #[error("the document's content does not match its SHA-256")]
+    Integrity,
+    /// The file is not one the viewer can show safely.
+    #[error(transparent)]
+    Unreadable(#[from] FileProblem),
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl From<DocumentError> for ViewError {
+    fn from(e: DocumentError) -> Self {
+        match e {
+            DocumentError::HashMismatch => Self::Integrity,
+            DocumentError::Cache(e) => Self::Cache(e),
+        }
+    }
+}
+
+/// Opens document `id` of claim `claim_id` for the viewer: takes the file
+/// from this computer when its copy has central's hash, else fetches it
+/// (checked against the hash, stored, the cache trimmed to `cap`); checks
+/// the file is what it says and within limits; records the PHI view.
+/// `central` is None when the engine knows central is unreachable: then
+/// only the stored copy is used, and the claim's stored record says whose
+/// it is.
+pub async fn view(
+    cache: &Cache,
+    central: Option<&PgPool>,
+    map_err: &(dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync),
+    claim_id: Uuid,
+    id: Uuid,
+    cap: u64,
+    now: DateTime<Utc>,
+) -> Result<ViewedDocument, ViewError> {
+    let online = match central {
+        Some(central) => match central_meta(central, id).await {
+            Ok(Some(meta)) if meta.claim_id == claim_id => Some((central, meta)),
+            Ok(_) => return Err(ViewError::NotFound),
+            Err(e) => match map_err(e) {
+                ErrorCode::ServerUnreachable | ErrorCode::ServerBusy => None,
+                code => return Err(ViewError::Central(code)),
+            },
+        },
+        None => None,
+    };
+    let (meta, source) = match online {
+        Some((central, meta)) => {
+            let have = stored_hash(cache, id).await?;
+            let mut source = FileSource::Stored;
+            if have.as_deref() != Some(meta.sha256.as_slice()) {
+                match fetch_and_store(cache, central, id, meta.sha256, now).await {
+                    Ok(true) => source = FileSource::Central,
+                    Ok(false) => return Err(ViewError::NotFound),
+                    Err(FetchError::HashMismatch) => return Err(ViewError::Integrity),
+                    Err(FetchError::Cache(e)) => return Err(e.into()),
+                    Err(FetchError::Central(e)) => return Err(ViewError::Central(map_err(e))),
+                }
+                evict_to(cache, cap).await?;
+            }
+            (meta, source)
+        }
+        None => (stored_meta(cache, claim_id, id).await?, FileSource::Stored),
+    };
+    let bytes = open(cache, id, now).await?.ok_or(ViewError::NotStored)?;
+    let checked = inspect(&meta.mime, &bytes)?;
+    outbox::enqueue(
+        cache,
+        Uuid::now_v7(),
+        &Mutation::PhiView {
+            resource_type: "document".into(),
+            resource_id: id.to_string(),
+            member_id: Some(meta.member_id),
+            viewed_at: now,
+        },
+        LocalEffect::None,
+        now,
+    )
+    .await?;
+    Ok(ViewedDocument {
+        id,
+        claim_id,
+        format: checked.format,
+        pages: checked.pages,
+        size: bytes.len() as u64,
+        source,
+    })
+}
+
+/// What the claim's stored record says about one of its documents, for
+/// viewing offline.
+async fn stored_meta(cache: &Cache, claim_id: Uuid, id: Uuid) -> Result<Meta, ViewError> {
+    let claim = crate::detail::stored(cache, claim_id)
+        .await
+        .map_err(|e| match e {
+            crate::detail::OpenError::Cache(e) => ViewError::Cache(e),
+            _ => ViewError::NotStored,
+        })?
+        .ok_or(ViewError::NotStored)?;
+    let doc = claim.record.0["documents"]
+        .as_array()
+        .and_then(|docs| docs.iter().find(|d| d["id"] == id.to_string()))
+        .ok_or(ViewError::NotStored)?;
+    let sha256 = stored_hash(cache, id)
+        .await?
+        .and_then(|h| h.try_into().ok())
+        .ok_or(ViewError::NotStored)?;
+    Ok(Meta {
+        claim_id,
+        member_id: claim.member_id,
+        mime: doc["mime_type"].as_str().unwrap_or_default().to_string(),
+        sha256,
+    })
+}
+
+/// One page for the viewer: the file itself for PDFs and images, a PNG of
+/// the page for TIFFs. Only the stored copy is read: [`view`] fetched and
+/// checked it, and recorded the view.
+pub async fn page(
+    cache: &Cache,
+    id: Uuid,
+    page: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<(Format, Vec<u8>), ViewError> {
+    let bytes = open(cache, id, now).await?.ok_or(ViewError::NotStored)?;
+    let format = Format::sniff(&bytes).ok_or(FileProblem::Damaged)?;
+    match (format, page) {
+        (Format::Tiff, page) => Ok((Format::Png, tiff_page_png(&bytes, page.unwrap_or(1))?)),
+        (format, _) => Ok((format, bytes.to_vec())),
+    }
+}
+
+/// Fetches the files of the person's leased claims that this computer does
+/// not have (or has an older version of), so they open offline, then trims
+/// the cache to `cap`. A prefetch is not a view: nothing is audited until
+/// the person opens one. Returns how many files were fetched.
+pub async fn prefetch_leased(
+    cache: &Cache,
+    central: &PgPool,
+    cap: u64,
+    now: DateTime<Utc>,
+) -> Result<u64, crate::sync::SyncError> {
+    let wanted: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT d.id, d.sha256 FROM claimdesk.document d
+         JOIN claimdesk.queue_entry q ON q.claim_id = d.claim_id
+         WHERE q.lease_holder = session_user AND q.lease_expires_at > now()
+         ORDER BY q.lease_expires_at, d.uploaded_at",
+    )
+    .fetch_all(central)
+    .await?;
+    let mut fetched = 0;
+    for (id, sha) in wanted {
+        let Ok(sha256) = <[u8; 32]>::try_from(sha.as_slice()) else {
+            continue;
+        };
+        if stored_hash(cache, id).await?.as_deref() == Some(sha256.as_slice()) {
+            continue;
+        }
+        match fetch_and_store(cache, central, id, sha256, now).await {
+            Ok(true) => fetched += 1,
+            // Logged where found; the person sees it if they open the file.
+            Ok(false) | Err(FetchError::HashMismatch) => {}
+            Err(FetchError::Central(e)) => return Err(e.into()),
+            Err(FetchError::Cache(e)) => return Err(e.into()),
+        }
+    }
+    if fetched > 0 {
+        evict_to(cache, cap).await?;
+    }
+    Ok(fetched)
 }

@@ -76,6 +76,8 @@ pub struct EngineConfig {
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// Maps a central error to its code (the session knows the settings).
     pub map_err: Arc<dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync>,
+    /// Bytes of document files kept on this computer at most.
+    pub document_cap: u64,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -313,7 +315,7 @@ async fn pull(
     };
     // Then the person's leased claims in full, for offline work.
     let result = match result {
-        Ok(()) => keep_leased(cache, central, leases, (config.now)()).await,
+        Ok(()) => keep_leased(cache, central, leases, config).await,
         Err(e) => Err(e),
     };
     match result {
@@ -339,7 +341,7 @@ async fn keep_leased(
     cache: &Cache,
     central: &PgPool,
     leases: &mut Option<bool>,
-    now: DateTime<Utc>,
+    config: &EngineConfig,
 ) -> Result<(), sync::SyncError> {
     let holds = match *leases {
         Some(known) => known,
@@ -350,7 +352,10 @@ async fn keep_leased(
         ),
     };
     if holds {
-        crate::detail::keep_leased(cache, central, now).await?;
+        crate::detail::keep_leased(cache, central, (config.now)()).await?;
+        // Their documents too, so a claim opened offline shows its files.
+        crate::documents::prefetch_leased(cache, central, config.document_cap, (config.now)())
+            .await?;
     }
     Ok(())
 }

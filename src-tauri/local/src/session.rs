@@ -18,6 +18,7 @@ use crate::sync::PullLimits;
 /// The cache and the engine of the logged-in person.
 #[derive(Debug)]
 pub struct LocalSession {
+    document_cap: u64,
     owner: CacheOwner,
     cache: Cache,
     keychain: Keychain,
@@ -33,6 +34,7 @@ impl LocalSession {
         owner: CacheOwner,
         central: PgPool,
         map_err: Arc<dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync>,
+        document_cap: u64,
     ) -> Result<(Self, Opened), CacheError> {
         let keychain = Keychain::platform().await?;
         let (cache, opened) = Cache::open(&data_dir.join("cache"), &owner, &keychain).await?;
@@ -44,10 +46,12 @@ impl LocalSession {
                 limits: PullLimits::default(),
                 now: Arc::new(Utc::now),
                 map_err,
+                document_cap,
             },
         );
         Ok((
             Self {
+                document_cap,
                 owner,
                 cache,
                 keychain,
@@ -65,6 +69,11 @@ impl LocalSession {
     /// The cache, for reads.
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// Bytes of document files kept at most.
+    pub fn document_cap(&self) -> u64 {
+        self.document_cap
     }
 
     /// Wakes the engine (after an outbox entry was written).

@@ -108,3 +108,244 @@ async fn files_are_checked_sealed_and_evicted_least_recently_used_first() {
     ));
     cache.wipe(&owner, &kc).await.unwrap();
 }
+
+/// Two of a seeded claim's documents: its CMS-1500 PDF and its faxed TIFF.
+async fn claim_with_pdf_and_tiff(db: &support::common::TestDb) -> (Uuid, Uuid, Uuid) {
+    sqlx::query_as(
+        "SELECT p.claim_id, p.id, t.id FROM claimdesk.document p
+         JOIN claimdesk.document t ON t.claim_id = p.claim_id AND t.mime_type = 'image/tiff'
+         WHERE p.document_type = 'cms1500' ORDER BY p.claim_id LIMIT 1",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap()
+}
+
+fn map(e: sqlx::Error) -> claimdesk_core::ErrorCode {
+    support::common::error_code(e)
+}
+
+fn document_views(entries: &[claimdesk_local::outbox::OutboxEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.mutation {
+            claimdesk_local::outbox::Mutation::PhiView {
+                resource_type,
+                resource_id,
+                member_id: Some(_),
+                ..
+            } if resource_type == "document" => Some(resource_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn documents_come_from_central_by_hash_are_audited_and_open_offline() {
+    use claimdesk_core::document_file::Format;
+    use documents::{FileSource, ViewError};
+    let mut db = support::seeded(40, 7, 10).await;
+    let (claim, pdf, tiff) = claim_with_pdf_and_tiff(&db).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    let cap = documents::DEFAULT_CAP;
+    let now = Utc::now();
+
+    let first = documents::view(&desk.cache, Some(&desk.central), &map, claim, pdf, cap, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.format, first.source),
+        (Format::Pdf, FileSource::Central)
+    );
+    // The same content again comes from this computer.
+    let again = documents::view(&desk.cache, Some(&desk.central), &map, claim, pdf, cap, now)
+        .await
+        .unwrap();
+    assert_eq!(again.source, FileSource::Stored);
+    let t = documents::view(
+        &desk.cache,
+        Some(&desk.central),
+        &map,
+        claim,
+        tiff,
+        cap,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((t.format, t.pages), (Format::Tiff, Some(3)));
+    let (format, png) = documents::page(&desk.cache, tiff, Some(2), now)
+        .await
+        .unwrap();
+    assert_eq!(format, Format::Png);
+    assert!(png.starts_with(b"\x89PNG"));
+    // Every view is a PHI-view event naming the member.
+    let views = document_views(&claimdesk_local::outbox::entries(&desk.cache).await.unwrap());
+    assert_eq!(
+        views,
+        vec![pdf.to_string(), pdf.to_string(), tiff.to_string()]
+    );
+
+    // A document of another claim, or none at all, is not found.
+    let other = Uuid::now_v7();
+    assert!(matches!(
+        documents::view(&desk.cache, Some(&desk.central), &map, other, pdf, cap, now).await,
+        Err(ViewError::NotFound)
+    ));
+    // Offline: only with the claim's record stored, and then from the copy.
+    assert!(matches!(
+        documents::view(&desk.cache, None, &map, claim, pdf, cap, now).await,
+        Err(ViewError::NotStored)
+    ));
+    claimdesk_local::detail::open_claim(&desk.cache, &desk.central, &map, claim, now)
+        .await
+        .unwrap();
+    let offline = documents::view(&desk.cache, None, &map, claim, pdf, cap, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (offline.format, offline.source),
+        (Format::Pdf, FileSource::Stored)
+    );
+    // An unstored document of a stored claim does not open offline.
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM claimdesk.document WHERE claim_id = $1 AND id <> ALL($2)",
+    )
+    .bind(claim)
+    .bind(vec![pdf, tiff])
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    if let Some(unstored) = ids.first() {
+        assert!(matches!(
+            documents::view(&desk.cache, None, &map, claim, *unstored, cap, now).await,
+            Err(ViewError::NotStored)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_does_not_match_its_hash_or_its_type_is_refused_and_not_audited() {
+    use claimdesk_core::document_file::FileProblem;
+    use documents::ViewError;
+    let mut db = support::seeded(40, 7, 10).await;
+    let (claim, pdf, _) = claim_with_pdf_and_tiff(&db).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    let now = Utc::now();
+    // Central sends bytes that are not what the hash says (the table's own
+    // check is lifted to make the fault possible).
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE claimdesk.document_content DROP CONSTRAINT document_content_addressed;
+         UPDATE claimdesk.document_content SET content = content || '\\x00'::bytea
+         WHERE sha256 = (SELECT sha256 FROM claimdesk.document WHERE id = '{pdf}')"
+    ))
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    assert!(matches!(
+        documents::view(
+            &desk.cache,
+            Some(&desk.central),
+            &map,
+            claim,
+            pdf,
+            documents::DEFAULT_CAP,
+            now
+        )
+        .await,
+        Err(ViewError::Integrity)
+    ));
+    assert_eq!(documents::stored_bytes(&desk.cache).await.unwrap(), 0);
+
+    // A PDF cut off in transfer, recorded as a PDF: stored (it is what
+    // central has) but not shown, and no view recorded.
+    let cut = b"%PDF-1.4\n1 0 obj << /Type /Catalog".to_vec();
+    let hash: Vec<u8> = Sha256::digest(&cut).to_vec();
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO claimdesk.document_content (sha256, content) VALUES ($1, $2)")
+        .bind(&hash)
+        .bind(&cut)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO claimdesk.document (id, claim_id, document_type, file_name, mime_type, size_bytes, sha256)
+         VALUES ($1, $2, 'correspondence', 'cut.pdf', 'application/pdf', $3, $4)",
+    )
+    .bind(id)
+    .bind(claim)
+    .bind(cut.len() as i64)
+    .bind(&hash)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    assert!(matches!(
+        documents::view(
+            &desk.cache,
+            Some(&desk.central),
+            &map,
+            claim,
+            id,
+            documents::DEFAULT_CAP,
+            now
+        )
+        .await,
+        Err(ViewError::Unreadable(FileProblem::Truncated))
+    ));
+    let views = document_views(&claimdesk_local::outbox::entries(&desk.cache).await.unwrap());
+    assert!(views.is_empty(), "{views:?}");
+}
+
+#[tokio::test]
+async fn leased_claims_documents_are_prefetched_within_the_cap() {
+    let mut db = support::seeded(200, 7, 20).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    // Lease up to three queued claims with the most documents to this person.
+    let leased: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE claimdesk.queue_entry SET lease_holder = $1, leased_at = now(), lease_expires_at = now() + interval '1 hour'
+         WHERE claim_id IN (SELECT d.claim_id FROM claimdesk.document d
+                            JOIN claimdesk.queue_entry q ON q.claim_id = d.claim_id
+                            GROUP BY d.claim_id ORDER BY count(*) DESC, d.claim_id LIMIT 3)
+         RETURNING claim_id",
+    )
+    .bind(&desk.login)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert!(!leased.is_empty());
+    let (count, total, largest): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), sum(size_bytes)::bigint, max(size_bytes) FROM claimdesk.document WHERE claim_id = ANY($1)",
+    )
+    .bind(&leased)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    let now = Utc::now();
+    let fetched =
+        documents::prefetch_leased(&desk.cache, &desk.central, documents::DEFAULT_CAP, now)
+            .await
+            .unwrap();
+    assert_eq!(fetched as i64, count);
+    assert_eq!(
+        documents::stored_bytes(&desk.cache).await.unwrap() as i64,
+        total
+    );
+    // Nothing new the second time; a prefetch is not a view.
+    let again = documents::prefetch_leased(&desk.cache, &desk.central, documents::DEFAULT_CAP, now)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert!(claimdesk_local::outbox::entries(&desk.cache)
+        .await
+        .unwrap()
+        .is_empty());
+    // A smaller cap trims the files on the next fetch.
+    documents::evict_to(&desk.cache, 1).await.unwrap();
+    assert!(count >= 2 && largest < total / 2);
+    let cap = (total / 2) as u64;
+    documents::prefetch_leased(&desk.cache, &desk.central, cap, now)
+        .await
+        .unwrap();
+    let kept = documents::stored_bytes(&desk.cache).await.unwrap();
+    assert!(kept > 0 && kept <= cap, "{kept} of cap {cap}");
+}

@@ -24,6 +24,7 @@ fn config(poll: Duration) -> EngineConfig {
         },
         now: Arc::new(Utc::now),
         map_err: Arc::new(common::error_code),
+        document_cap: claimdesk_local::documents::DEFAULT_CAP,
     }
 }
 

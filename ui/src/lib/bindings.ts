@@ -34,6 +34,12 @@ export const commands = {
 	 *  records the PHI view.
 	 */
 	openClaim: (id: string) => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("open_claim", { id })),
+	/**
+	 *  Opens document `id` of claim `claim_id` in the viewer: fetched from
+	 *  central by its SHA-256 (or this computer's copy), checked, and the view
+	 *  recorded. Only documents opened here are served to the viewer.
+	 */
+	viewDocument: (claimId: string, id: string) => typedError<DocumentView_Serialize, CommandError>(__TAURI_INVOKE("view_document", { claimId, id })),
 	/**  Leases the next claim in the queue to this person and opens it. */
 	getNext: () => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("get_next")),
 	/**  Gives a leased claim back to the queue without deciding it. */
@@ -683,6 +689,11 @@ export type DocumentEntry_Deserialize = {
 	size_bytes: number,
 	/**  Pages, when known. */
 	page_count?: number | null,
+	/**
+	 *  The document's text (OCR, or a PDF's text layer), pages separated by
+	 *  form feeds; what the viewer searches.
+	 */
+	ocr_text?: DocumentText | null,
 	/**  Who attached it. */
 	uploaded_by: string,
 	/**  When. */
@@ -703,10 +714,79 @@ export type DocumentEntry_Serialize = {
 	size_bytes: number,
 	/**  Pages, when known. */
 	page_count: number | null,
+	/**
+	 *  The document's text (OCR, or a PDF's text layer), pages separated by
+	 *  form feeds; what the viewer searches.
+	 */
+	ocr_text: DocumentText | null,
 	/**  Who attached it. */
 	uploaded_by: string,
 	/**  When. */
 	uploaded_at: string,
+};
+
+/**  How much of the person's documents this computer keeps. */
+export type DocumentSettings = DocumentSettings_Serialize | DocumentSettings_Deserialize;
+
+/**  How much of the person's documents this computer keeps. */
+export type DocumentSettings_Deserialize = {
+	/**
+	 *  Cap on document files in the encrypted cache, in MiB; the least
+	 *  recently opened go first past it.
+	 */
+	cache_mib?: number,
+};
+
+/**  How much of the person's documents this computer keeps. */
+export type DocumentSettings_Serialize = {
+	/**
+	 *  Cap on document files in the encrypted cache, in MiB; the least
+	 *  recently opened go first past it.
+	 */
+	cache_mib: number,
+};
+
+/**
+ *  A document's text: PHI (names, dates of birth, diagnoses), so Debug is
+ *  masked.
+ */
+export type DocumentText = string;
+
+/**  A document opened for the viewer. */
+export type DocumentView = DocumentView_Serialize | DocumentView_Deserialize;
+
+/**  A document opened for the viewer. */
+export type DocumentView_Deserialize = {
+	/**
+	 *  Document id; the viewer fetches the file as `claimdesk-doc://localhost/<id>`
+	 *  (TIFF pages as PNG with `?page=N`).
+	 */
+	id: string,
+	/**  The checked format. */
+	format: Format,
+	/**  Pages, known here for images and TIFFs (pdf.js counts a PDF's). */
+	pages?: number | null,
+	/**  Size in bytes. */
+	size: number,
+	/**  The file came from this computer's copy rather than central. */
+	from_cache: boolean,
+};
+
+/**  A document opened for the viewer. */
+export type DocumentView_Serialize = {
+	/**
+	 *  Document id; the viewer fetches the file as `claimdesk-doc://localhost/<id>`
+	 *  (TIFF pages as PNG with `?page=N`).
+	 */
+	id: string,
+	/**  The checked format. */
+	format: Format,
+	/**  Pages, known here for images and TIFFs (pdf.js counts a PDF's). */
+	pages: number | null,
+	/**  Size in bytes. */
+	size: number,
+	/**  The file came from this computer's copy rather than central. */
+	from_cache: boolean,
 };
 
 /**  An edit that fired. */
@@ -813,6 +893,16 @@ export type ErrorCode =
  *  permissions); the details are in the log.
  */
 "cache_failed" | 
+/**
+ *  A document's file cannot be shown: empty, cut off, not what its
+ *  type says, or past the viewer's limits. The message says which.
+ */
+"document_unreadable" | 
+/**
+ *  A document's content does not hash to its recorded SHA-256: altered
+ *  in transit or on disk. Nothing was stored or shown.
+ */
+"document_integrity" | 
 /**  A bug or an environment problem; the details are in the log. */
 "internal";
 
@@ -823,6 +913,17 @@ export type FirstSync = {
 	/**  Rows expected. */
 	expected: number,
 };
+
+/**  The file formats the viewer shows. */
+export type Format = 
+/**  PDF, drawn by pdf.js in the viewer. */
+"pdf" | 
+/**  TIFF, one or more pages, drawn here as PNG page by page. */
+"tiff" | 
+/**  PNG. */
+"png" | 
+/**  JPEG. */
+"jpeg";
 
 /**  An X12 claim adjustment group code. */
 export type Group = 
@@ -884,6 +985,8 @@ export type LoadedSettings = LoadedSettings_Serialize | LoadedSettings_Deseriali
 export type LoadedSettings_Deserialize = {
 	/**  The effective central settings. */
 	central: CentralSettings_Deserialize,
+	/**  The effective document settings. */
+	documents: DocumentSettings_Deserialize,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -896,6 +999,8 @@ export type LoadedSettings_Deserialize = {
 export type LoadedSettings_Serialize = {
 	/**  The effective central settings. */
 	central: CentralSettings_Serialize,
+	/**  The effective document settings. */
+	documents: DocumentSettings_Serialize,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */

@@ -7,6 +7,7 @@ const info = {
   version: "0.1.0",
   settings: {
     central: { host: "db.example", port: 5432, database: "claimdesk", tls_mode: "prefer" },
+    documents: { cache_mib: 1024 },
     file: "/home/ada/.config/claimdesk/settings.toml",
     file_found: true,
     overridden_by: [],
