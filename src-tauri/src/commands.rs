@@ -365,6 +365,90 @@ pub async fn view_document(
     })
 }
 
+/// A file attached here, queued for central.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct AttachedDocument {
+    /// The new document's id.
+    pub id: Uuid,
+    /// The name as kept.
+    pub file_name: String,
+    /// Its MIME type, from its content.
+    pub mime_type: String,
+    /// Pages, when known.
+    pub page_count: Option<u32>,
+    /// Bytes.
+    pub size_bytes: u32,
+}
+
+/// Attaches a file to a claim (a reply to a request for information, say):
+/// checked like a file to view, kept here and queued for central through
+/// the outbox, so it works offline. `content` is base64.
+#[tauri::command]
+#[specta::specta]
+pub async fn attach_document(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    document_type: String,
+    file_name: String,
+    content: String,
+) -> Result<AttachedDocument, CommandError> {
+    use base64::Engine as _;
+    let cache = local_cache(&state).await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(content.as_bytes())
+        .map_err(|_| {
+            CommandError::new(ErrorCode::InvalidInput, "The file did not arrive whole.")
+        })?;
+    let attached = documents::attach(
+        &cache,
+        claim_id,
+        Uuid::now_v7(),
+        &document_type,
+        &file_name,
+        bytes,
+        Utc::now(),
+    )
+    .await?;
+    kick(&state).await;
+    Ok(AttachedDocument {
+        id: attached.id,
+        file_name: attached.file_name,
+        mime_type: attached.format.mime().to_string(),
+        page_count: attached.pages,
+        size_bytes: u32::try_from(attached.size).unwrap_or(u32::MAX),
+    })
+}
+
+/// Saves a copy of a document the person has open into their downloads
+/// folder, recording the export in the audit trail. Returns where it went.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_document(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    id: Uuid,
+    file_name: String,
+) -> Result<String, CommandError> {
+    let cache = local_cache(&state).await?;
+    if !state.viewable.lock().await.contains(&id) {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            "Open the document before saving a copy.",
+        ));
+    }
+    let folder = &state.dirs.exports;
+    std::fs::create_dir_all(folder).map_err(|e| {
+        tracing::error!(error = %e, "export folder cannot be created");
+        CommandError::new(
+            ErrorCode::Internal,
+            "The downloads folder cannot be created.",
+        )
+    })?;
+    let path = documents::export(&cache, claim_id, id, &file_name, folder, Utc::now()).await?;
+    kick(&state).await;
+    Ok(path.display().to_string())
+}
+
 /// Leases the next claim in the queue to this person and opens it.
 #[tauri::command]
 #[specta::specta]
@@ -507,6 +591,10 @@ impl OurWork {
                 ..Self::default()
             },
             Mutation::PhiView { .. } => Self::default(),
+            Mutation::PhiExport { file_name, .. } => Self {
+                file_name: Some(file_name.clone()),
+                ..Self::default()
+            },
         }
     }
 }

@@ -131,3 +131,41 @@ impl From<claimdesk_local::documents::ViewError> for CommandError {
         }
     }
 }
+
+impl From<claimdesk_local::documents::AttachError> for CommandError {
+    fn from(error: claimdesk_local::documents::AttachError) -> Self {
+        use claimdesk_local::documents::AttachError;
+        match error {
+            AttachError::Unreadable(problem) => {
+                Self::new(ErrorCode::DocumentUnreadable, problem.to_string())
+            }
+            AttachError::Cache(e) => e.into(),
+            other => Self::new(ErrorCode::InvalidInput, other.to_string()),
+        }
+    }
+}
+
+impl From<claimdesk_local::documents::ExportError> for CommandError {
+    fn from(error: claimdesk_local::documents::ExportError) -> Self {
+        use claimdesk_local::documents::ExportError;
+        match error {
+            ExportError::NotStored => Self::new(
+                ErrorCode::NotFound,
+                "Open the document before saving a copy.",
+            ),
+            ExportError::Integrity => Self::new(
+                ErrorCode::DocumentIntegrity,
+                "This computer's copy does not match its fingerprint; it was not saved. \
+                 Open the document again online.",
+            ),
+            ExportError::Write(e) => {
+                tracing::error!(error = %e, "export failed");
+                Self::new(
+                    ErrorCode::Internal,
+                    "The copy could not be written to your downloads folder. Details are in the log.",
+                )
+            }
+            ExportError::Cache(e) => e.into(),
+        }
+    }
+}

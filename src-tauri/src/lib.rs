@@ -26,6 +26,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::queue_page,
         commands::open_claim,
         commands::view_document,
+        commands::attach_document,
+        commands::export_document,
         commands::get_next,
         commands::release_claim,
         commands::code_lists,

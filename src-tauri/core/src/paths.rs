@@ -15,6 +15,8 @@ pub struct AppDirs {
     pub logs: PathBuf,
     /// Local data such as the encrypted cache.
     pub data: PathBuf,
+    /// Where exported documents are saved (the person's downloads).
+    pub exports: PathBuf,
 }
 
 impl AppDirs {
@@ -25,6 +27,7 @@ impl AppDirs {
             config: root.join("config"),
             logs: root.join("logs"),
             data: root.join("data"),
+            exports: root.join("exports"),
         }
     }
 
@@ -50,7 +53,15 @@ impl AppDirs {
             dirs::state_dir().map(|d| d.join(name).join("logs"))
         }
         .unwrap_or_else(|| data.join("logs"));
-        Self { config, logs, data }
+        let exports = dirs::download_dir()
+            .or_else(dirs::home_dir)
+            .unwrap_or_else(|| data.join("exports"));
+        Self {
+            config,
+            logs,
+            data,
+            exports,
+        }
     }
 }
 

@@ -423,3 +423,244 @@ pub async fn prefetch_leased(
     }
     Ok(fetched)
 }
+
+/// Largest file an adjudicator may attach (central refuses more too).
+pub const MAX_ATTACHMENT: usize = 25 * 1024 * 1024;
+
+/// The kinds of document a person may attach; the claim forms themselves
+/// arrive with the claim.
+pub const ATTACHABLE_TYPES: [&str; 5] = [
+    "medical_record",
+    "correspondence",
+    "prior_authorization",
+    "eob",
+    "other",
+];
+
+/// Why a file could not be attached.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// Not a kind a person attaches.
+    #[error("Choose what kind of document this is.")]
+    UnknownType,
+    /// No name, or a name too long.
+    #[error("The file needs a name of at most 255 characters.")]
+    BadName,
+    /// Past [`MAX_ATTACHMENT`].
+    #[error("The file is larger than 25 MiB, the most a claim takes.")]
+    TooLarge,
+    /// The name's extension says one type, the content another.
+    #[error("The file is named as {named} but its content is {found}.")]
+    NameMismatch {
+        /// What the extension says.
+        named: &'static str,
+        /// What the bytes are.
+        found: &'static str,
+    },
+    /// Not a file the viewer could show (damaged, mistyped, too large an image).
+    #[error(transparent)]
+    Unreadable(#[from] FileProblem),
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// An attachment queued for central.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// The new document's id.
+    pub id: Uuid,
+    /// The file name as kept.
+    pub file_name: String,
+    /// Its type, from its content.
+    pub format: Format,
+    /// Pages, when known.
+    pub pages: Option<u32>,
+    /// Bytes.
+    pub size: u64,
+}
+
+fn format_named(file_name: &str) -> Option<Format> {
+    let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "pdf" => Format::Pdf,
+        "tif" | "tiff" => Format::Tiff,
+        "png" => Format::Png,
+        "jpg" | "jpeg" => Format::Jpeg,
+        _ => return None,
+    })
+}
+
+/// Queues `bytes` as a new document `id` of claim `claim_id`, after the
+/// checks the viewer makes (the type comes from the content, and a name
+/// that says otherwise is refused). The file is also kept in this
+/// computer's store, so it opens here as soon as central has it.
+#[allow(clippy::too_many_arguments)]
+pub async fn attach(
+    cache: &Cache,
+    claim_id: Uuid,
+    id: Uuid,
+    document_type: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    now: DateTime<Utc>,
+) -> Result<Attached, AttachError> {
+    if !ATTACHABLE_TYPES.contains(&document_type) {
+        return Err(AttachError::UnknownType);
+    }
+    // Only the name: a browser may hand over a path.
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if file_name.is_empty() || file_name.chars().count() > 255 {
+        return Err(AttachError::BadName);
+    }
+    if bytes.len() > MAX_ATTACHMENT {
+        return Err(AttachError::TooLarge);
+    }
+    let found = Format::sniff(&bytes);
+    let format = match (format_named(&file_name), found) {
+        (_, None) if bytes.is_empty() => return Err(FileProblem::Empty.into()),
+        (Some(named), Some(found)) if named != found => {
+            return Err(AttachError::NameMismatch {
+                named: named.mime(),
+                found: found.mime(),
+            })
+        }
+        (_, Some(found)) => found,
+        (named, None) => {
+            return Err(FileProblem::NotOfType {
+                declared: named.map_or("a document", Format::mime),
+                found: "not a PDF, TIFF, PNG or JPEG",
+            }
+            .into())
+        }
+    };
+    let checked = inspect(format.mime(), &bytes)?;
+    let size = bytes.len() as u64;
+    store(cache, id, sha256(&bytes), &bytes, now)
+        .await
+        .map_err(|e| match e {
+            DocumentError::Cache(e) => AttachError::Cache(e),
+            DocumentError::HashMismatch => AttachError::Unreadable(FileProblem::Damaged),
+        })?;
+    outbox::enqueue(
+        cache,
+        Uuid::now_v7(),
+        &Mutation::Attach {
+            claim_id,
+            document_id: id,
+            document_type: document_type.to_string(),
+            file_name: file_name.clone(),
+            mime_type: format.mime().to_string(),
+            content: bytes,
+        },
+        LocalEffect::None,
+        now,
+    )
+    .await?;
+    Ok(Attached {
+        id,
+        file_name,
+        format,
+        pages: checked.pages,
+        size,
+    })
+}
+
+/// Why a document could not be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Not on this computer: it is exported from the copy the viewer showed.
+    #[error("open the document before saving a copy")]
+    NotStored,
+    /// Writing the copy failed.
+    #[error("the copy could not be written: {0}")]
+    Write(std::io::Error),
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// The stored copy failed its hash check.
+    #[error("the stored copy does not match its SHA-256")]
+    Integrity,
+}
+
+/// Saves a copy of document `id` (of claim `claim_id`) into `folder` under
+/// `file_name` (made unique there), readable by this user only, and queues
+/// the export for the audit trail first: a copy that may have left is
+/// recorded even if writing it then fails. Returns the path written.
+pub async fn export(
+    cache: &Cache,
+    claim_id: Uuid,
+    id: Uuid,
+    file_name: &str,
+    folder: &std::path::Path,
+    now: DateTime<Utc>,
+) -> Result<std::path::PathBuf, ExportError> {
+    let bytes = match open(cache, id, now).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(ExportError::NotStored),
+        Err(DocumentError::HashMismatch) => return Err(ExportError::Integrity),
+        Err(DocumentError::Cache(e)) => return Err(e.into()),
+    };
+    let member_id = crate::detail::stored(cache, claim_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.member_id);
+    let name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .filter(|n| !n.trim().is_empty() && !n.starts_with('.'))
+        .unwrap_or("document");
+    let path = unique_path(folder, name);
+    outbox::enqueue(
+        cache,
+        Uuid::now_v7(),
+        &Mutation::PhiExport {
+            resource_type: "document".into(),
+            resource_id: id.to_string(),
+            member_id,
+            exported_at: now,
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        },
+        LocalEffect::None,
+        now,
+    )
+    .await?;
+    write_private(&path, &bytes).map_err(ExportError::Write)?;
+    Ok(path)
+}
+
+/// `folder/name`, or `folder/stem (2).ext` and so on when taken.
+fn unique_path(folder: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    let mut path = folder.join(name);
+    let mut n = 2;
+    while path.exists() {
+        path = folder.join(format!("{stem} ({n}){ext}"));
+        n += 1;
+    }
+    path
+}
+
+/// Writes a new file only this user can read; never replaces one.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

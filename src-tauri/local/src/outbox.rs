@@ -60,6 +60,19 @@ pub enum Mutation {
         /// When they looked.
         viewed_at: DateTime<Utc>,
     },
+    /// Someone saved a copy of PHI (a document) outside the app.
+    PhiExport {
+        /// document, …
+        resource_type: String,
+        /// Its id.
+        resource_id: String,
+        /// Whose data it was.
+        member_id: Option<Uuid>,
+        /// When they saved it.
+        exported_at: DateTime<Utc>,
+        /// The name the copy was saved under (no folder: that may name the person).
+        file_name: String,
+    },
     /// A file attached to a claim (see `claimdesk.claim_attach_document`).
     Attach {
         /// The claim.
@@ -108,6 +121,7 @@ impl Mutation {
             Self::Decide { .. } => "decide",
             Self::Note { .. } => "note",
             Self::PhiView { .. } => "phi_view",
+            Self::PhiExport { .. } => "phi_export",
             Self::Attach { .. } => "attach",
         }
     }
@@ -118,7 +132,7 @@ impl Mutation {
             Self::Decide { claim_id, .. }
             | Self::Note { claim_id, .. }
             | Self::Attach { claim_id, .. } => Some(*claim_id),
-            Self::PhiView { .. } => None,
+            Self::PhiView { .. } | Self::PhiExport { .. } => None,
         }
     }
 

@@ -349,3 +349,152 @@ async fn leased_claims_documents_are_prefetched_within_the_cap() {
     let kept = documents::stored_bytes(&desk.cache).await.unwrap();
     assert!(kept > 0 && kept <= cap, "{kept} of cap {cap}");
 }
+
+#[tokio::test]
+async fn attachments_are_checked_and_sent_and_exports_are_audited() {
+    use claimdesk_core::sample_docs;
+    use documents::{AttachError, ExportError};
+    let mut db = support::seeded(40, 7, 10).await;
+    let (claim, pdf, _) = claim_with_pdf_and_tiff(&db).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    let now = Utc::now();
+    let mut page = sample_docs::Page::default();
+    page.text(40.0, 740.0, 12.0, false, "Reply to the request for records");
+    let reply = sample_docs::pdf(&[page]).bytes;
+
+    // Refused before anything is queued: a name that lies about the
+    // content, an empty file, not a document, a claim form, too large.
+    let jpeg = sample_docs::jpeg(&["CARD".into()]).bytes;
+    let attach = |kind: &'static str, name: &'static str, bytes: Vec<u8>| {
+        let cache = desk.cache.clone();
+        async move { documents::attach(&cache, claim, Uuid::now_v7(), kind, name, bytes, now).await }
+    };
+    assert!(matches!(
+        attach("correspondence", "reply.pdf", jpeg.clone()).await,
+        Err(AttachError::NameMismatch {
+            named: "application/pdf",
+            found: "image/jpeg"
+        })
+    ));
+    assert!(matches!(
+        attach("correspondence", "reply.pdf", Vec::new()).await,
+        Err(AttachError::Unreadable(
+            claimdesk_core::document_file::FileProblem::Empty
+        ))
+    ));
+    assert!(matches!(
+        attach("other", "notes.txt", b"plain words".to_vec()).await,
+        Err(AttachError::Unreadable(_))
+    ));
+    assert!(matches!(
+        attach("cms1500", "form.pdf", reply.clone()).await,
+        Err(AttachError::UnknownType)
+    ));
+    assert!(matches!(
+        attach(
+            "other",
+            "huge.pdf",
+            vec![b'%'; documents::MAX_ATTACHMENT + 1]
+        )
+        .await,
+        Err(AttachError::TooLarge)
+    ));
+    assert_eq!(
+        claimdesk_local::outbox::depth(&desk.cache).await.unwrap(),
+        0
+    );
+
+    // A good one goes through the outbox and central keeps it, by hash.
+    let attached = attach("correspondence", "C:\\scans\\reply.pdf", reply.clone())
+        .await
+        .unwrap();
+    assert_eq!(attached.file_name, "reply.pdf");
+    let report = claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, now)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let (name, hash): (String, Vec<u8>) = sqlx::query_as(
+        "SELECT file_name, sha256 FROM claimdesk.document WHERE id = $1 AND claim_id = $2",
+    )
+    .bind(attached.id)
+    .bind(claim)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (name.as_str(), hash),
+        ("reply.pdf", Sha256::digest(&reply).to_vec())
+    );
+    // Kept here too: it opens without fetching.
+    let shown = documents::view(
+        &desk.cache,
+        Some(&desk.central),
+        &map,
+        claim,
+        attached.id,
+        documents::DEFAULT_CAP,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown.source, documents::FileSource::Stored);
+
+    // Export: only a document on this computer; a private file, never
+    // overwriting; the export is in the audit trail as its own action,
+    // naming the member (from the claim, opened as the person would).
+    claimdesk_local::detail::open_claim(&desk.cache, &desk.central, &map, claim, now)
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        documents::export(&desk.cache, claim, pdf, "form.pdf", out.path(), now).await,
+        Err(ExportError::NotStored)
+    ));
+    documents::view(
+        &desk.cache,
+        Some(&desk.central),
+        &map,
+        claim,
+        pdf,
+        documents::DEFAULT_CAP,
+        now,
+    )
+    .await
+    .unwrap();
+    let first = documents::export(&desk.cache, claim, pdf, "form.pdf", out.path(), now)
+        .await
+        .unwrap();
+    let second = documents::export(&desk.cache, claim, pdf, "form.pdf", out.path(), now)
+        .await
+        .unwrap();
+    assert_eq!(first.file_name().unwrap(), "form.pdf");
+    assert_eq!(second.file_name().unwrap(), "form (2).pdf");
+    let content: Vec<u8> = sqlx::query_scalar(
+        "SELECT c.content FROM claimdesk.document d JOIN claimdesk.document_content c USING (sha256) WHERE d.id = $1",
+    )
+    .bind(pdf)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&first).unwrap(), content);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&first).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, now)
+        .await
+        .unwrap();
+    let exports: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM claimdesk.audit_log WHERE action = 'export' AND resource_type = 'document'
+         AND resource_id = $1 AND phi_accessed AND member_id IS NOT NULL",
+    )
+    .bind(pdf.to_string())
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(exports, 2);
+}

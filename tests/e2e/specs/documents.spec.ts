@@ -1,8 +1,12 @@
 // The document viewer on the real window: a claim's two-page CMS-1500 PDF
 // drawn by pdf.js, a text search that lands on the right page with the hit
 // highlighted, the pages of a faxed TIFF, a damaged file refused in plain
-// words, and the PDF opened again from this computer's encrypted copy with
-// central stopped. Every view reaches central's audit trail.
+// words, a reply attached through the outbox, a copy exported (and
+// audited), and the PDF opened again from this computer's encrypted copy
+// with central stopped. Every view reaches central's audit trail.
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byTestId, database, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
 
@@ -152,6 +156,62 @@ describe("documents", () => {
     expect(await problem.getText()).toMatch(/incomplete/);
     await openFile(b, claim.pdf);
     await byTestId(b, "viewer-canvas").waitForDisplayed({ timeout: 15_000 });
+  });
+
+  it("attaches a reply through the outbox and saves an audited copy", async () => {
+    const b = app.browser;
+    // A small real PDF, as a provider's reply would arrive.
+    const body = "BT /F1 12 Tf 72 720 Td (RECORDS AS REQUESTED) Tj ET";
+    const objects = [
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+      `<< /Length ${body.length} >>\nstream\n${body}\nendstream`,
+    ];
+    let pdf = "%PDF-1.4\n";
+    const offsets = objects.map((o, i) => {
+      const at = pdf.length;
+      pdf += `${i + 1} 0 obj\n${o}\nendobj\n`;
+      return at;
+    });
+    const xref = pdf.length;
+    pdf += `xref\n0 6\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+    pdf += `trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+    const file = join(mkdtempSync(join(tmpdir(), "claimdesk-reply-")), `reply-${claim.number}.pdf`);
+    writeFileSync(file, pdf);
+    const picker = byTestId(b, "attach-file");
+    await picker.scrollIntoView({ block: "center" });
+    await picker.setValue(file);
+    await byTestId(b, "attach-submit").click();
+    await until(b, async () => /is attached/.test(await byTestId(b, "desk-notice").getText()), "the attachment was not queued");
+    await until(
+      b,
+      () => sql(`SELECT count(*) FROM claimdesk.document WHERE claim_id = '${claim.id}' AND file_name = 'reply-${claim.number}.pdf'`) === "1",
+      "the attachment never reached central",
+      30_000,
+    );
+
+    // Export the CMS-1500: an explicit step, a private file, an audit row.
+    await openFile(b, claim.pdf);
+    await byTestId(b, "viewer-canvas").waitForDisplayed({ timeout: 15_000 });
+    await byTestId(b, "viewer-export").click();
+    await byTestId(b, "export-confirm").waitForDisplayed();
+    await screenshot(b, "viewer-export");
+    await byTestId(b, "export-save").click();
+    await until(b, async () => /Saved a copy/.test(await byTestId(b, "desk-notice").getText()), "no word that the copy was saved");
+    const saved = join(app.home, "exports", claim.pdf);
+    expect(existsSync(saved), readdirSync(app.home).join(",")).toBe(true);
+    expect(statSync(saved).mode & 0o777).toBe(0o600);
+    await until(
+      b,
+      () =>
+        Number(
+          sql(`SELECT count(*) FROM claimdesk.audit_log WHERE action = 'export' AND resource_id = '${claim.pdfId}' AND db_user = '${USER}'`),
+        ) === 1,
+      "the export never reached the audit trail",
+      30_000,
+    );
   });
 
   it("opens the PDF again from this computer with central stopped", async () => {

@@ -40,6 +40,17 @@ export const commands = {
 	 *  recorded. Only documents opened here are served to the viewer.
 	 */
 	viewDocument: (claimId: string, id: string) => typedError<DocumentView_Serialize, CommandError>(__TAURI_INVOKE("view_document", { claimId, id })),
+	/**
+	 *  Attaches a file to a claim (a reply to a request for information, say):
+	 *  checked like a file to view, kept here and queued for central through
+	 *  the outbox, so it works offline. `content` is base64.
+	 */
+	attachDocument: (claimId: string, documentType: string, fileName: string, content: string) => typedError<AttachedDocument_Serialize, CommandError>(__TAURI_INVOKE("attach_document", { claimId, documentType, fileName, content })),
+	/**
+	 *  Saves a copy of a document the person has open into their downloads
+	 *  folder, recording the export in the audit trail. Returns where it went.
+	 */
+	exportDocument: (claimId: string, id: string, fileName: string) => typedError<string, CommandError>(__TAURI_INVOKE("export_document", { claimId, id, fileName })),
 	/**  Leases the next claim in the queue to this person and opens it. */
 	getNext: () => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("get_next")),
 	/**  Gives a leased claim back to the queue without deciding it. */
@@ -160,6 +171,37 @@ export type AppInfo_Serialize = {
 	settings_error: CommandError | null,
 	/**  Where the log files are, for support calls. */
 	log_dir: string,
+};
+
+/**  A file attached here, queued for central. */
+export type AttachedDocument = AttachedDocument_Serialize | AttachedDocument_Deserialize;
+
+/**  A file attached here, queued for central. */
+export type AttachedDocument_Deserialize = {
+	/**  The new document's id. */
+	id: string,
+	/**  The name as kept. */
+	file_name: string,
+	/**  Its MIME type, from its content. */
+	mime_type: string,
+	/**  Pages, when known. */
+	page_count?: number | null,
+	/**  Bytes. */
+	size_bytes: number,
+};
+
+/**  A file attached here, queued for central. */
+export type AttachedDocument_Serialize = {
+	/**  The new document's id. */
+	id: string,
+	/**  The name as kept. */
+	file_name: string,
+	/**  Its MIME type, from its content. */
+	mime_type: string,
+	/**  Pages, when known. */
+	page_count: number | null,
+	/**  Bytes. */
+	size_bytes: number,
 };
 
 /**  One benefit category of the plan. */

@@ -6,6 +6,7 @@ import {
   type ConflictView_Serialize as ConflictView,
   type DecisionInput_Deserialize as DecisionInput,
 } from "./bindings";
+import { PENDING_UPLOADER, toBase64 } from "./documents";
 import { draftFrom, emptyForm, takesRemarks, type DecisionForm } from "./decision";
 import { asCommandError } from "./errors";
 import { QueueStore } from "./queue.svelte";
@@ -100,6 +101,41 @@ export class Desk {
     // eslint-disable-next-line svelte/prefer-svelte-reactivity
     claim.notes.push({ author: "you (waiting to sync)", body: text, at: new Date().toISOString() });
     return true;
+  }
+
+  /**
+   * Attaches a file to the open claim: checked and queued by the app, then
+   * listed at once as waiting to be sent.
+   */
+  async attach(documentType: string, file: File): Promise<boolean> {
+    const claim = this.claim;
+    if (!claim) return false;
+    const content = toBase64(new Uint8Array(await file.arrayBuffer()));
+    const done = await this.#call(() => commands.attachDocument(claim.claim.id, documentType, file.name, content));
+    if (!done) return false;
+    const a = done.data;
+    claim.documents.push({
+      id: a.id,
+      document_type: documentType,
+      file_name: a.file_name,
+      mime_type: a.mime_type,
+      size_bytes: a.size_bytes,
+      page_count: a.page_count,
+      ocr_text: null,
+      uploaded_by: PENDING_UPLOADER,
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
+      uploaded_at: new Date().toISOString(),
+    });
+    this.notice = `${a.file_name} is attached; it reaches central with the next sync.`;
+    return true;
+  }
+
+  /** Saves a copy of a document the person is viewing; says where it went. */
+  async exportDocument(id: string, fileName: string): Promise<void> {
+    const claim = this.claim;
+    if (!claim) return;
+    const done = await this.#call(() => commands.exportDocument(claim.claim.id, id, fileName));
+    if (done) this.notice = `Saved a copy to ${done.data}. The export is recorded in the audit trail.`;
   }
 
   /** Gives the open claim back to the queue and returns to it. */

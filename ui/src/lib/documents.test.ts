@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DocumentEntry_Serialize as DocumentEntry } from "./bindings";
-import { fileSize, findInPages, marked, pagesOf, pdfProblem, rotate, scaleFor, searchDocuments, stepZoom } from "./documents";
+import { toBase64, fileSize, findInPages, marked, pagesOf, pdfProblem, rotate, scaleFor, searchDocuments, stepZoom } from "./documents";
 
 const doc = (id: string, ocr: string | null): DocumentEntry => ({
   id,
@@ -73,5 +73,12 @@ describe("words for files that cannot be shown", () => {
     expect(pdfProblem(new Error("boom"))).toMatch(/could not be drawn/);
     expect(fileSize(2048)).toBe("2 KB");
     expect(fileSize(3 * 1024 * 1024)).toBe("3.0 MB");
+  });
+});
+
+describe("attachments", () => {
+  it("encodes files of megabytes as base64", () => {
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 7919) % 256);
+    expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString("base64"));
   });
 });

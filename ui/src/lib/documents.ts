@@ -128,3 +128,28 @@ export function fileSize(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   return `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
+
+/** Who the list shows as uploader of a file attached here and not yet sent. */
+export const PENDING_UPLOADER = "you (waiting to sync)";
+
+/** Kinds a person may attach, with their words (claim forms come with the claim). */
+export const ATTACHABLE: ReadonlyArray<{ type: string; label: string }> = [
+  { type: "correspondence", label: "Correspondence (a reply to a request)" },
+  { type: "medical_record", label: "Medical record" },
+  { type: "prior_authorization", label: "Prior authorization" },
+  { type: "eob", label: "Another payer's EOB" },
+  { type: "other", label: "Other" },
+];
+
+/** The file types the viewer shows, for the file picker. */
+export const ATTACH_ACCEPT = ".pdf,.tif,.tiff,.png,.jpg,.jpeg,application/pdf,image/tiff,image/png,image/jpeg";
+
+/** Largest file a claim takes (the app and central check again). */
+export const MAX_ATTACHMENT = 25 * 1024 * 1024;
+
+/** Bytes as base64, in chunks (a spread of megabytes would overflow the stack). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let at = 0; at < bytes.length; at += 0x8000) binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  return btoa(binary);
+}
