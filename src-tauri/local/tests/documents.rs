@@ -125,6 +125,24 @@ fn map(e: sqlx::Error) -> claimdesk_core::ErrorCode {
     support::common::error_code(e)
 }
 
+/// Views a document with central answering, under the default cap.
+async fn view_online(
+    desk: &support::Desk,
+    claim: Uuid,
+    id: Uuid,
+) -> Result<documents::ViewedDocument, documents::ViewError> {
+    documents::view(
+        &desk.cache,
+        Some(&desk.central),
+        &map,
+        claim,
+        id,
+        documents::DEFAULT_CAP,
+        Utc::now(),
+    )
+    .await
+}
+
 fn document_views(entries: &[claimdesk_local::outbox::OutboxEntry]) -> Vec<String> {
     entries
         .iter()
@@ -150,29 +168,15 @@ async fn documents_come_from_central_by_hash_are_audited_and_open_offline() {
     let cap = documents::DEFAULT_CAP;
     let now = Utc::now();
 
-    let first = documents::view(&desk.cache, Some(&desk.central), &map, claim, pdf, cap, now)
-        .await
-        .unwrap();
+    let first = view_online(&desk, claim, pdf).await.unwrap();
     assert_eq!(
         (first.format, first.source),
         (Format::Pdf, FileSource::Central)
     );
     // The same content again comes from this computer.
-    let again = documents::view(&desk.cache, Some(&desk.central), &map, claim, pdf, cap, now)
-        .await
-        .unwrap();
+    let again = view_online(&desk, claim, pdf).await.unwrap();
     assert_eq!(again.source, FileSource::Stored);
-    let t = documents::view(
-        &desk.cache,
-        Some(&desk.central),
-        &map,
-        claim,
-        tiff,
-        cap,
-        now,
-    )
-    .await
-    .unwrap();
+    let t = view_online(&desk, claim, tiff).await.unwrap();
     assert_eq!((t.format, t.pages), (Format::Tiff, Some(3)));
     let (format, png) = documents::page(&desk.cache, tiff, Some(2), now)
         .await
@@ -189,7 +193,7 @@ async fn documents_come_from_central_by_hash_are_audited_and_open_offline() {
     // A document of another claim, or none at all, is not found.
     let other = Uuid::now_v7();
     assert!(matches!(
-        documents::view(&desk.cache, Some(&desk.central), &map, other, pdf, cap, now).await,
+        view_online(&desk, other, pdf).await,
         Err(ViewError::NotFound)
     ));
     // Offline: only with the claim's record stored, and then from the copy.
@@ -243,16 +247,7 @@ async fn a_file_that_does_not_match_its_hash_or_its_type_is_refused_and_not_audi
     .await
     .unwrap();
     assert!(matches!(
-        documents::view(
-            &desk.cache,
-            Some(&desk.central),
-            &map,
-            claim,
-            pdf,
-            documents::DEFAULT_CAP,
-            now
-        )
-        .await,
+        view_online(&desk, claim, pdf).await,
         Err(ViewError::Integrity)
     ));
     assert_eq!(documents::stored_bytes(&desk.cache).await.unwrap(), 0);
@@ -280,16 +275,7 @@ async fn a_file_that_does_not_match_its_hash_or_its_type_is_refused_and_not_audi
     .await
     .unwrap();
     assert!(matches!(
-        documents::view(
-            &desk.cache,
-            Some(&desk.central),
-            &map,
-            claim,
-            id,
-            documents::DEFAULT_CAP,
-            now
-        )
-        .await,
+        view_online(&desk, claim, id).await,
         Err(ViewError::Unreadable(FileProblem::Truncated))
     ));
     let views = document_views(&claimdesk_local::outbox::entries(&desk.cache).await.unwrap());
@@ -426,17 +412,7 @@ async fn attachments_are_checked_and_sent_and_exports_are_audited() {
         ("reply.pdf", Sha256::digest(&reply).to_vec())
     );
     // Kept here too: it opens without fetching.
-    let shown = documents::view(
-        &desk.cache,
-        Some(&desk.central),
-        &map,
-        claim,
-        attached.id,
-        documents::DEFAULT_CAP,
-        now,
-    )
-    .await
-    .unwrap();
+    let shown = view_online(&desk, claim, attached.id).await.unwrap();
     assert_eq!(shown.source, documents::FileSource::Stored);
 
     // Export: only a document on this computer; a private file, never
@@ -450,17 +426,7 @@ async fn attachments_are_checked_and_sent_and_exports_are_audited() {
         documents::export(&desk.cache, claim, pdf, "form.pdf", out.path(), now).await,
         Err(ExportError::NotStored)
     ));
-    documents::view(
-        &desk.cache,
-        Some(&desk.central),
-        &map,
-        claim,
-        pdf,
-        documents::DEFAULT_CAP,
-        now,
-    )
-    .await
-    .unwrap();
+    view_online(&desk, claim, pdf).await.unwrap();
     let first = documents::export(&desk.cache, claim, pdf, "form.pdf", out.path(), now)
         .await
         .unwrap();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byTestId, database, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { writePdf } from "../support/pdf";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
 const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
@@ -161,23 +162,7 @@ describe("documents", () => {
   it("attaches a reply through the outbox and saves an audited copy", async () => {
     const b = app.browser;
     // A small real PDF, as a provider's reply would arrive.
-    const body = "BT /F1 12 Tf 72 720 Td (RECORDS AS REQUESTED) Tj ET";
-    const objects = [
-      "<< /Type /Catalog /Pages 2 0 R >>",
-      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-      `<< /Length ${body.length} >>\nstream\n${body}\nendstream`,
-    ];
-    let pdf = "%PDF-1.4\n";
-    const offsets = objects.map((o, i) => {
-      const at = pdf.length;
-      pdf += `${i + 1} 0 obj\n${o}\nendobj\n`;
-      return at;
-    });
-    const xref = pdf.length;
-    pdf += `xref\n0 6\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
-    pdf += `trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+    const pdf = writePdf([["RECORDS AS REQUESTED", `Claim ${claim.number}`]]);
     const file = join(mkdtempSync(join(tmpdir(), "claimdesk-reply-")), `reply-${claim.number}.pdf`);
     writeFileSync(file, pdf);
     const picker = byTestId(b, "attach-file");
