@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
+import { median, p95 } from "./stats";
 import { byTestId, database, launchApp, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
@@ -14,14 +15,6 @@ const OPENS = Number(process.env.CLAIMDESK_BENCH_OPENS ?? 30);
 
 type B = RunningApp["browser"];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function p95(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)];
-}
 
 interface Memory {
   /** Resident set of the app process, MiB. */

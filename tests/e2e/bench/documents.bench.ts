@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
+import { median, p95 } from "./stats";
 import { byTestId, database, launchApp, signIn, sql, type RunningApp } from "../support/app";
 import { writePdf } from "../support/pdf";
 
@@ -17,14 +18,6 @@ const PAGES = 100;
 
 type B = RunningApp["browser"];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function p95(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)];
-}
 
 /** A 100-page medical record: 40 lines of text a page, like a typed chart. */
 function record(claimNumber: string): string {
