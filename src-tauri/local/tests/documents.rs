@@ -235,7 +235,6 @@ async fn a_file_that_does_not_match_its_hash_or_its_type_is_refused_and_not_audi
     let mut db = support::seeded(40, 7, 10).await;
     let (claim, pdf, _) = claim_with_pdf_and_tiff(&db).await;
     let desk = support::desk(&mut db, "adjudicator").await;
-    let now = Utc::now();
     // Central sends bytes that are not what the hash says (the table's own
     // check is lifted to make the fault possible).
     sqlx::raw_sql(&format!(
@@ -395,7 +394,7 @@ async fn attachments_are_checked_and_sent_and_exports_are_audited() {
         .await
         .unwrap();
     assert_eq!(attached.file_name, "reply.pdf");
-    let report = claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, now)
+    let report = claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, Utc::now())
         .await
         .unwrap();
     assert_eq!(report.sent, 1, "{report:?}");
@@ -451,7 +450,7 @@ async fn attachments_are_checked_and_sent_and_exports_are_audited() {
             0o600
         );
     }
-    claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, now)
+    claimdesk_local::outbox::push(&desk.cache, &desk.central, &map, Utc::now())
         .await
         .unwrap();
     let exports: i64 = sqlx::query_scalar(
