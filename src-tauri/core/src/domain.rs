@@ -2,13 +2,29 @@
 
 /// National Provider Identifiers.
 pub mod npi {
+    /// Why an NPI is not one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+    pub enum NpiProblem {
+        /// Not exactly ten digits.
+        #[error("An NPI is exactly 10 digits.")]
+        NotTenDigits,
+        /// The check digit does not match.
+        #[error("This NPI's check digit does not match: a digit is mistyped or two are swapped.")]
+        CheckDigit,
+    }
+
     /// Whether `npi` is ten digits with a valid check digit: Luhn over the
     /// prefix 80840 and the first nine digits (CMS's NPI standard). The same
     /// rule guards the database (`claimdesk.npi_is_valid`).
     pub fn is_valid(npi: &str) -> bool {
+        check(npi).is_ok()
+    }
+
+    /// Like [`is_valid`], saying what is wrong: for NPIs typed or imported.
+    pub fn check(npi: &str) -> Result<(), NpiProblem> {
         let bytes = npi.as_bytes();
         if bytes.len() != 10 || !bytes.iter().all(u8::is_ascii_digit) {
-            return false;
+            return Err(NpiProblem::NotTenDigits);
         }
         let payload = b"80840".iter().chain(&bytes[..9]);
         // Double every second digit counting from the right of the payload.
@@ -29,7 +45,11 @@ pub mod npi {
                 }
             })
             .sum();
-        (10 - sum % 10) % 10 == u32::from(bytes[9] - b'0')
+        if (10 - sum % 10) % 10 == u32::from(bytes[9] - b'0') {
+            Ok(())
+        } else {
+            Err(NpiProblem::CheckDigit)
+        }
     }
 
     #[cfg(test)]
@@ -42,6 +62,15 @@ pub mod npi {
             assert!(!is_valid("1234567891"));
             // Real NPIs from the recorded NPPES answers in shared/fixtures.
             assert!(is_valid("1568946812"));
+        }
+
+        #[test]
+        fn problems_are_named() {
+            use super::{check, NpiProblem};
+            assert_eq!(check("1720377294"), Ok(()));
+            // Two neighbouring digits swapped.
+            assert_eq!(check("1243567893"), Err(NpiProblem::CheckDigit));
+            assert_eq!(check("12345G7893"), Err(NpiProblem::NotTenDigits));
         }
 
         #[test]

@@ -64,6 +64,12 @@ pub enum ErrorCode {
     /// A document's content does not hash to its recorded SHA-256: altered
     /// in transit or on disk. Nothing was stored or shown.
     DocumentIntegrity,
+    /// The NPI Registry (or another outside registry) refused the request.
+    RegistryRefused,
+    /// The NPI Registry did not answer: timeout, no connection, HTTP error.
+    RegistryUnreachable,
+    /// The NPI Registry's answer could not be read.
+    RegistryMalformed,
     /// A bug or an environment problem; the details are in the log.
     Internal,
 }

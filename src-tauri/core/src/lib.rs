@@ -15,6 +15,7 @@ pub mod error;
 pub mod feed;
 pub mod fieldcrypt;
 pub mod logging;
+pub mod nppes;
 pub mod paths;
 pub mod priority;
 pub mod queue;
