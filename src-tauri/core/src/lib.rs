@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod feed;
 pub mod fieldcrypt;
+pub mod leie;
 pub mod logging;
 pub mod nppes;
 pub mod paths;
