@@ -7,6 +7,7 @@
 pub mod aging;
 pub mod audit;
 pub mod central;
+pub mod credentialing;
 pub mod decision;
 pub mod document_file;
 pub mod domain;
