@@ -73,6 +73,20 @@ enum Command {
     /// Measures the database under load (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// OIG exclusion screening.
+    #[command(subcommand)]
+    Leie(LeieCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LeieCommand {
+    /// Imports the OIG's monthly LEIE CSV: keeps the list, reports what is
+    /// new and who was reinstated since the last import, flags the providers
+    /// it names and pends their open claims. Run it monthly.
+    Import {
+        /// The CSV file, in the OIG's published layout.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,6 +315,40 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 claimdesk_core::priority::rescore_due(&mut conn, &rules, Utc::now().date_naive())
                     .await?;
             println!("raised the priority of {changed} claims nearing their due date");
+        }
+        Command::Leie(LeieCommand::Import { file }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let report =
+                claimdesk_core::leie::import(&mut conn, &bytes, uuid::Uuid::new_v4(), |n| {
+                    if n % 10_000 == 0 {
+                        eprintln!("read {n} entries");
+                    }
+                })
+                .await?;
+            println!(
+                "imported {} entries: {} new since the last import, {} no longer listed",
+                report.entries,
+                report.new_exclusions,
+                report.reinstated.len()
+            );
+            for gone in &report.reinstated {
+                println!("  no longer listed (recredential before reinstating): {gone}");
+            }
+            for f in &report.flagged {
+                println!(
+                    "  {} NPI {} listed as {} (matched by {}): {} open claims pended",
+                    if f.newly_flagged {
+                        "flagged"
+                    } else {
+                        "still flagged"
+                    },
+                    f.npi,
+                    f.listed_as,
+                    f.matched_by.replace('_', " and "),
+                    f.claims_pended,
+                );
+            }
         }
         Command::Bench(BenchCommand::Sync {
             head,

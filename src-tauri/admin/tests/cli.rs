@@ -5,7 +5,7 @@ use claimdesk_core::central::{CentralSession, Credentials};
 use claimdesk_core::settings::{CentralSettings, TlsMode};
 use claimdesk_core::Secret;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 fn admin() -> Command {
     let mut cmd = Command::cargo_bin("claimdesk-admin").unwrap();
@@ -259,4 +259,89 @@ async fn migrate_then_create_a_user_who_can_log_in() {
     ] {
         sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn leie_import_flags_a_listed_provider_and_refuses_a_bad_file() {
+    let owner: PgConnectOptions = std::env::var("CLAIMDESK_TEST_PG_URL")
+        .expect("CLAIMDESK_TEST_PG_URL is not set: run ./scripts/test")
+        .parse()
+        .unwrap();
+    let database = format!("t_admin_leie_{}", std::process::id());
+    let url = owner.clone().database(&database).to_url_lossy().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("field-keys.json");
+    let run = |args: &[&str]| {
+        admin()
+            .env("CLAIMDESK_ADMIN_DATABASE_URL", &url)
+            .env("CLAIMDESK_FIELD_KEYS", &keys)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    assert!(run(&["keys", "init"]).status.success());
+    let seeded = run(&["seed", "--claims", "200", "--providers", "20"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+
+    let mut conn = sqlx::PgConnection::connect_with(&owner.clone().database(&database))
+        .await
+        .unwrap();
+    let npi: String = sqlx::query_scalar(
+        "SELECT npi FROM claimdesk.provider WHERE NOT excluded ORDER BY npi LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let head = claimdesk_core::leie::HEADER.join(",");
+    let file = dir.path().join("UPDATED.csv");
+    std::fs::write(
+        &file,
+        format!("{head}\nLISTED,PERSON,,,,,,{npi},,,,OK,,1128a1,20240115,,,\nOTHER,PERSON,,,,,,,,,,ZZ,,1128b4,20230101,,,\n"),
+    )
+    .unwrap();
+    let out = run(&["leie", "import", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("imported 2 entries: 2 new"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "flagged NPI {npi} listed as LISTED, PERSON (matched by npi)"
+        )),
+        "{stdout}"
+    );
+    let excluded: bool =
+        sqlx::query_scalar("SELECT excluded FROM claimdesk.provider WHERE npi = $1")
+            .bind(&npi)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(excluded);
+
+    std::fs::write(
+        &file,
+        format!("{head}\nBAD,DATE,,,,,,,,,,TX,,1128a1,2024-01-15,,,\n"),
+    )
+    .unwrap();
+    let bad = run(&["leie", "import", file.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("Line 2: EXCLDATE"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.leie_import")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(imports, 1);
+    conn.close().await.unwrap();
 }

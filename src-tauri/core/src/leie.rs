@@ -2,12 +2,13 @@
 //! "updated" CSV read in the OIG's published layout, the difference from
 //! the previous month (new exclusions, and reinstatements: people and
 //! entities no longer listed), and which of our providers an entry names.
-//! Pure: the import around it stores and acts on the result.
+//! [`import`] stores a file's list in central and acts on the matches.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
 use crate::domain::npi;
 
@@ -508,4 +509,189 @@ mod tests {
             vec![(id(3), MatchedBy::NameAndState)]
         );
     }
+}
+
+/// A provider flagged by an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Flagged {
+    /// Our provider.
+    pub provider_id: uuid::Uuid,
+    /// Their NPI.
+    pub npi: String,
+    /// The listed name that matched.
+    pub listed_as: String,
+    /// `npi`, or `name_state` when the entry had no NPI.
+    pub matched_by: String,
+    /// Not flagged before this import.
+    pub newly_flagged: bool,
+    /// Open claims pended by this import.
+    pub claims_pended: u32,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ImportReport {
+    /// The import's id.
+    pub id: uuid::Uuid,
+    /// Entries in the file.
+    pub entries: u32,
+    /// Listed now and not in the previous import (all of them the first time).
+    pub new_exclusions: u32,
+    /// In the previous import and not now: reinstated or removed. Each as "NAME (STATE), authority, date".
+    pub reinstated: Vec<String>,
+    /// Providers the list names.
+    pub flagged: Vec<Flagged>,
+}
+
+/// Why an import did not happen. Nothing is kept from a failed import.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file is not a readable LEIE file.
+    #[error(transparent)]
+    File(#[from] LeieError),
+    /// Central failed or refused (a role that may not import, say).
+    #[error("central: {0}")]
+    Central(#[from] sqlx::Error),
+}
+
+/// Imports an LEIE file into central in one transaction: keeps its list,
+/// diffs it against the previous import, screens every provider, flags the
+/// ones it names and pends their open claims (see migration 0016), and
+/// records that all providers were screened. `progress` gets the rows read.
+pub async fn import(
+    central: &mut sqlx::PgConnection,
+    file: &[u8],
+    id: uuid::Uuid,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    use sha2::Digest as _;
+    use sqlx::Connection as _;
+    let entries = parse(file, progress)?;
+    let mut tx = central.begin().await?;
+    let previous: Vec<(String, String, Option<String>, String, NaiveDate)> = sqlx::query_as(
+        "SELECT key, name, state, exclusion_type, exclusion_date FROM claimdesk.leie_entry
+         WHERE import_id = (SELECT id FROM claimdesk.leie_import ORDER BY imported_at DESC, id DESC LIMIT 1)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let keys: HashSet<String> = previous.iter().map(|p| p.0.clone()).collect();
+    let changes = diff(&keys, &entries);
+    let reinstated: HashSet<&String> = changes.reinstated.iter().collect();
+    let reinstated: Vec<String> = previous
+        .iter()
+        .filter(|p| reinstated.contains(&p.0))
+        .map(|(_, name, state, kind, date)| {
+            format!(
+                "{name} ({}), {kind}, {date}",
+                state.as_deref().unwrap_or("no state")
+            )
+        })
+        .collect();
+    // One entry per key: the OIG file can list the same person twice.
+    let mut seen = HashSet::new();
+    let unique: Vec<&Exclusion> = entries.iter().filter(|e| seen.insert(e.key())).collect();
+    sqlx::query(
+        "INSERT INTO claimdesk.leie_import (id, file_sha256, entries, new_count, reinstated_count)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(sha2::Sha256::digest(file).to_vec())
+    .bind(i32::try_from(unique.len()).unwrap_or(i32::MAX))
+    .bind(i32::try_from(changes.new.len()).unwrap_or(i32::MAX))
+    .bind(i32::try_from(reinstated.len()).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?;
+    for chunk in unique.chunks(5_000) {
+        sqlx::query(
+            "INSERT INTO claimdesk.leie_entry (import_id, key, npi, name, state, exclusion_type, exclusion_date)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[])",
+        )
+        .bind(id)
+        .bind(chunk.iter().map(|e| e.key()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|e| e.npi.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|e| e.display_name()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|e| Some(e.state.clone()).filter(|s| !s.is_empty())).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|e| e.exclusion_type.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|e| e.exclusion_date).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let providers: Vec<ProviderName> = sqlx::query_as::<
+        _,
+        (
+            uuid::Uuid,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ),
+    >(
+        "SELECT id, npi, first_name, last_name, organization_name, state FROM claimdesk.provider",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(
+        |(id, npi, first_name, last_name, organization_name, state)| ProviderName {
+            id,
+            npi,
+            first_name,
+            last_name,
+            organization_name,
+            state,
+        },
+    )
+    .collect();
+    let npis: HashMap<uuid::Uuid, String> =
+        providers.iter().map(|p| (p.id, p.npi.clone())).collect();
+    let index = ProviderIndex::new(&providers);
+    let mut flagged = Vec::new();
+    let mut done = HashSet::new();
+    for entry in &unique {
+        for (provider, how) in matches(entry, &index) {
+            // A provider named by two entries is flagged once, by the first.
+            if !done.insert(provider) {
+                continue;
+            }
+            let matched_by = match how {
+                MatchedBy::Npi => "npi",
+                MatchedBy::NameAndState => "name_state",
+            };
+            let pended: i32 = sqlx::query_scalar("SELECT claimdesk.leie_flag($1, $2, $3, $4)")
+                .bind(id)
+                .bind(provider)
+                .bind(entry.key())
+                .bind(matched_by)
+                .fetch_one(&mut *tx)
+                .await?;
+            let newly: bool = sqlx::query_scalar(
+                "SELECT newly_flagged FROM claimdesk.leie_match WHERE import_id = $1 AND provider_id = $2",
+            )
+            .bind(id)
+            .bind(provider)
+            .fetch_one(&mut *tx)
+            .await?;
+            flagged.push(Flagged {
+                provider_id: provider,
+                npi: npis.get(&provider).cloned().unwrap_or_default(),
+                listed_as: entry.display_name(),
+                matched_by: matched_by.into(),
+                newly_flagged: newly,
+                claims_pended: u32::try_from(pended).unwrap_or(0),
+            });
+        }
+    }
+    sqlx::query("SELECT claimdesk.leie_screened($1)")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ImportReport {
+        id,
+        entries: u32::try_from(unique.len()).unwrap_or(u32::MAX),
+        new_exclusions: u32::try_from(changes.new.len()).unwrap_or(u32::MAX),
+        reinstated,
+        flagged,
+    })
 }
