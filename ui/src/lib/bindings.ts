@@ -945,6 +945,12 @@ export type ErrorCode =
  *  in transit or on disk. Nothing was stored or shown.
  */
 "document_integrity" | 
+/**  The NPI Registry (or another outside registry) refused the request. */
+"registry_refused" | 
+/**  The NPI Registry did not answer: timeout, no connection, HTTP error. */
+"registry_unreachable" | 
+/**  The NPI Registry's answer could not be read. */
+"registry_malformed" | 
 /**  A bug or an environment problem; the details are in the log. */
 "internal";
 
