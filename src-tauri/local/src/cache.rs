@@ -206,7 +206,10 @@ impl Cache {
             // The outbox must survive a crash or power cut once written.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5))
+            // The sync engine's batches and the person's own writes (a claim
+            // opened, a decision queued) take turns; on a busy disk a commit
+            // can take seconds, and waiting beats failing the person's action.
+            .busy_timeout(std::time::Duration::from_secs(30))
     }
 
     async fn pool(path: &Path, create: bool) -> Result<SqlitePool, sqlx::Error> {
