@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod claim_view;
 pub mod codes;
+pub mod credentialing;
 pub mod crypto;
 pub mod desk;
 pub mod detail;
