@@ -43,6 +43,13 @@ async fn permission_matrix_every_role_and_operation() {
     let f = fixture(&db.owner).await;
     let (c, m, cred) = (f.claim, f.subscriber, f.credential);
     let checkout = "SELECT claimdesk.claim_checkout()";
+    let import = Uuid::from_u128(0x1e1e);
+    let leie = format!(
+        "INSERT INTO claimdesk.leie_import (id, file_sha256, entries, new_count, reinstated_count)
+         VALUES ('{import}', sha256('x'), 1, 1, 0);
+         INSERT INTO claimdesk.leie_entry (import_id, key, name, exclusion_type, exclusion_date)
+         VALUES ('{import}', 'k', 'X', '1128a1', '2024-01-01')"
+    );
     // (operation, sql, [adjudicator, credentialing, supervisor, admin])
     let matrix: Vec<(&str, String, [Outcome; 4])> = vec![
         ("read member demographics", "SELECT first_name, date_of_birth FROM claimdesk.member".into(), [A, D, A, A]),
@@ -70,6 +77,8 @@ async fn permission_matrix_every_role_and_operation() {
         ("reassign a claim", format!("SELECT claimdesk.claim_reassign('{c}', NULL)"), [D, D, A, D]),
         ("verify a credential", format!("SELECT claimdesk.credential_verify('{cred}', 'State board', 'verified')"), [D, A, D, A]),
         ("edit a credential directly", format!("UPDATE claimdesk.provider_credential SET notes = 'x' WHERE id = '{cred}'"), [D, D, D, A]),
+        ("record an LEIE import", format!("{leie}"), [D, A, D, A]),
+        ("flag a provider from an LEIE import", format!("{leie}; SELECT claimdesk.leie_flag('{import}', '{}', 'k', 'npi')", f.provider), [D, A, D, A]),
         ("mark a provider excluded directly", format!("UPDATE claimdesk.provider SET excluded = true, exclusion_source = 'oig_leie', exclusion_date = '2025-01-01' WHERE id = '{}'", f.provider), [D, D, D, A]),
     ];
 
@@ -96,7 +105,7 @@ async fn permission_matrix_every_role_and_operation() {
     );
     assert_eq!(
         matrix.len() * ROLES.len(),
-        26 * 4,
+        28 * 4,
         "every cell was asserted"
     );
     for pool in pools {
