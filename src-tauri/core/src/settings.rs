@@ -92,6 +92,25 @@ impl DocumentSettings {
     }
 }
 
+/// Where the NPI Registry is (tests and air-gapped sites point it elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrySettings {
+    /// Base URL of the NPPES NPI Registry API.
+    pub nppes_base_url: String,
+    /// Seconds a lookup may take.
+    pub timeout_secs: u32,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            nppes_base_url: crate::nppes::DEFAULT_BASE_URL.into(),
+            timeout_secs: 10,
+        }
+    }
+}
+
 /// The whole settings file. One section per concern so later issues can add
 /// theirs without breaking existing files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -101,6 +120,8 @@ struct SettingsFile {
     central: Option<CentralSettings>,
     #[serde(default)]
     documents: Option<DocumentSettings>,
+    #[serde(default)]
+    registries: Option<RegistrySettings>,
 }
 
 /// Settings as loaded, with where each part came from.
@@ -110,6 +131,8 @@ pub struct LoadedSettings {
     pub central: CentralSettings,
     /// The effective document settings.
     pub documents: DocumentSettings,
+    /// The outside registries.
+    pub registries: RegistrySettings,
     /// The file that was read, or would be read if it existed.
     pub file: PathBuf,
     /// Whether that file existed.
@@ -169,6 +192,8 @@ pub mod env {
     pub const TLS_ROOT_CERT: &str = "CLAIMDESK_CENTRAL_TLS_ROOT_CERT";
     /// Document cache cap override, in MiB.
     pub const DOCUMENT_CACHE_MIB: &str = "CLAIMDESK_DOCUMENT_CACHE_MIB";
+    /// NPI Registry base URL override (the tests' replay server).
+    pub const NPPES_BASE_URL: &str = "CLAIMDESK_NPPES_BASE_URL";
 }
 
 /// Loads settings from `config_dir/settings.toml`, then applies overrides
@@ -178,31 +203,34 @@ pub fn load(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<LoadedSettings, SettingsError> {
     let file = config_dir.join(SETTINGS_FILE);
-    let (mut central, mut documents, file_found) = match std::fs::read_to_string(&file) {
-        Ok(text) => {
-            let parsed: SettingsFile =
-                toml::from_str(&text).map_err(|e| SettingsError::Malformed {
+    let (mut central, mut documents, mut registries, file_found) =
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let parsed: SettingsFile =
+                    toml::from_str(&text).map_err(|e| SettingsError::Malformed {
+                        path: file.clone(),
+                        message: e.to_string(),
+                    })?;
+                (
+                    parsed.central.unwrap_or_default(),
+                    parsed.documents.unwrap_or_default(),
+                    parsed.registries.unwrap_or_default(),
+                    true,
+                )
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                CentralSettings::default(),
+                DocumentSettings::default(),
+                RegistrySettings::default(),
+                false,
+            ),
+            Err(source) => {
+                return Err(SettingsError::Unreadable {
                     path: file.clone(),
-                    message: e.to_string(),
-                })?;
-            (
-                parsed.central.unwrap_or_default(),
-                parsed.documents.unwrap_or_default(),
-                true,
-            )
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
-            CentralSettings::default(),
-            DocumentSettings::default(),
-            false,
-        ),
-        Err(source) => {
-            return Err(SettingsError::Unreadable {
-                path: file.clone(),
-                source,
-            })
-        }
-    };
+                    source,
+                })
+            }
+        };
 
     let mut overridden_by = Vec::new();
     let mut take = |name: &'static str| {
@@ -242,9 +270,14 @@ pub fn load(
         })?;
     }
 
+    if let Some(url) = take(env::NPPES_BASE_URL) {
+        registries.nppes_base_url = url;
+    }
+
     Ok(LoadedSettings {
         central,
         documents,
+        registries,
         file,
         file_found,
         overridden_by,
@@ -318,6 +351,33 @@ mod tests {
         assert_eq!(env_wins.documents.cap_bytes(), 64 * 1024 * 1024);
         let err = load(dir.path(), vars(&[(env::DOCUMENT_CACHE_MIB, "lots")])).unwrap_err();
         assert!(err.to_string().contains(env::DOCUMENT_CACHE_MIB), "{err}");
+    }
+
+    #[test]
+    fn the_npi_registry_defaults_to_the_public_one_and_can_be_pointed_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = load(dir.path(), vars(&[])).unwrap().registries;
+        assert_eq!(
+            defaults.nppes_base_url,
+            "https://npiregistry.cms.hhs.gov/api/"
+        );
+        assert_eq!(defaults.timeout_secs, 10);
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[registries]\nnppes_base_url = \"https://nppes.mirror.payer.example/api/\"\ntimeout_secs = 20\n",
+        )
+        .unwrap();
+        let file = load(dir.path(), vars(&[])).unwrap().registries;
+        assert_eq!(
+            (file.nppes_base_url.as_str(), file.timeout_secs),
+            ("https://nppes.mirror.payer.example/api/", 20)
+        );
+        let replay = load(
+            dir.path(),
+            vars(&[(env::NPPES_BASE_URL, "http://127.0.0.1:9/api/")]),
+        )
+        .unwrap();
+        assert_eq!(replay.registries.nppes_base_url, "http://127.0.0.1:9/api/");
     }
 
     #[test]

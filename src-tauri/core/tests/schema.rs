@@ -77,7 +77,7 @@ async fn permission_matrix_every_role_and_operation() {
         ("reassign a claim", format!("SELECT claimdesk.claim_reassign('{c}', NULL)"), [D, D, A, D]),
         ("verify a credential", format!("SELECT claimdesk.credential_verify('{cred}', 'State board', 'verified')"), [D, A, D, A]),
         ("edit a credential directly", format!("UPDATE claimdesk.provider_credential SET notes = 'x' WHERE id = '{cred}'"), [D, D, D, A]),
-        ("record an LEIE import", format!("{leie}"), [D, A, D, A]),
+        ("record an LEIE import", leie.clone(), [D, A, D, A]),
         ("flag a provider from an LEIE import", format!("{leie}; SELECT claimdesk.leie_flag('{import}', '{}', 'k', 'npi')", f.provider), [D, A, D, A]),
         ("mark a provider excluded directly", format!("UPDATE claimdesk.provider SET excluded = true, exclusion_source = 'oig_leie', exclusion_date = '2025-01-01' WHERE id = '{}'", f.provider), [D, D, D, A]),
     ];

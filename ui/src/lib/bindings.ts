@@ -1035,6 +1035,8 @@ export type LoadedSettings_Deserialize = {
 	central: CentralSettings_Deserialize,
 	/**  The effective document settings. */
 	documents: DocumentSettings_Deserialize,
+	/**  The outside registries. */
+	registries: RegistrySettings_Deserialize,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -1049,6 +1051,8 @@ export type LoadedSettings_Serialize = {
 	central: CentralSettings_Serialize,
 	/**  The effective document settings. */
 	documents: DocumentSettings_Serialize,
+	/**  The outside registries. */
+	registries: RegistrySettings_Serialize,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -1524,6 +1528,25 @@ export type RebuildReason =
 "corrupt" | 
 /**  The file belongs to another user or server. */
 "foreign";
+
+/**  Where the NPI Registry is (tests and air-gapped sites point it elsewhere). */
+export type RegistrySettings = RegistrySettings_Serialize | RegistrySettings_Deserialize;
+
+/**  Where the NPI Registry is (tests and air-gapped sites point it elsewhere). */
+export type RegistrySettings_Deserialize = {
+	/**  Base URL of the NPPES NPI Registry API. */
+	nppes_base_url?: string,
+	/**  Seconds a lookup may take. */
+	timeout_secs?: number,
+};
+
+/**  Where the NPI Registry is (tests and air-gapped sites point it elsewhere). */
+export type RegistrySettings_Serialize = {
+	/**  Base URL of the NPPES NPI Registry API. */
+	nppes_base_url: string,
+	/**  Seconds a lookup may take. */
+	timeout_secs: number,
+};
 
 /**  Another claim of the same member. */
 export type RelatedClaim = {

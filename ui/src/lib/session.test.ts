@@ -8,6 +8,7 @@ const info = {
   settings: {
     central: { host: "db.example", port: 5432, database: "claimdesk", tls_mode: "prefer" },
     documents: { cache_mib: 1024 },
+    registries: { nppes_base_url: "https://npiregistry.cms.hhs.gov/api/", timeout_secs: 10 },
     file: "/home/ada/.config/claimdesk/settings.toml",
     file_found: true,
     overridden_by: [],
