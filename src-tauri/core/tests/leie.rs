@@ -12,25 +12,6 @@ use uuid::Uuid;
 
 const HEAD: &str = "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE";
 
-async fn seeded() -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    claimdesk_core::seed::seed(
-        &mut conn,
-        &claimdesk_core::fieldcrypt::FieldKeys::generate(),
-        &claimdesk_core::seed::SeedOptions {
-            claims: 400,
-            seed: 7,
-            providers: 30,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
-}
-
 /// Two providers with open claims: one to match by NPI, one (an individual)
 /// by name and state.
 async fn targets(db: &TestDb) -> ((Uuid, String), (Uuid, String, String, String)) {
@@ -75,7 +56,7 @@ async fn open_claims(db: &TestDb, provider: Uuid) -> i64 {
 
 #[tokio::test]
 async fn an_import_flags_named_providers_pends_their_claims_and_diffs_the_next() {
-    let mut db = seeded().await;
+    let mut db = common::seeded(400, 7, 30).await;
     let ((a, a_npi), (b, b_last, b_first, b_state)) = targets(&db).await;
     let (a_open, b_open) = (open_claims(&db, a).await, open_claims(&db, b).await);
     assert!(a_open > 0 && b_open > 0);

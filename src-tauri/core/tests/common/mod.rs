@@ -243,3 +243,23 @@ pub async fn fixture(pool: &PgPool) -> Fixture {
     .unwrap();
     f
 }
+
+/// A fresh database with the deterministic demo data.
+pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
+    let db = TestDb::new().await;
+    let mut conn = db.owner_connection().await;
+    claimdesk_core::seed::seed(
+        &mut conn,
+        &claimdesk_core::fieldcrypt::FieldKeys::generate(),
+        &claimdesk_core::seed::SeedOptions {
+            claims,
+            seed,
+            providers,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    db
+}

@@ -64,25 +64,9 @@ pub fn found_on_disk(dir: &std::path::Path, needle: &str) -> Option<String> {
 }
 pub mod proxy;
 
-/// A fresh database with the deterministic demo data.
-pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
-    let db = TestDb::new().await;
-    let mut conn = db.owner_connection().await;
-    claimdesk_core::seed::seed(
-        &mut conn,
-        &claimdesk_core::fieldcrypt::FieldKeys::generate(),
-        &claimdesk_core::seed::SeedOptions {
-            claims,
-            seed,
-            providers,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    db
-}
+// Not every test file seeds.
+#[allow(unused_imports)]
+pub use common::seeded;
 
 /// One person at their desk: logged in to a seeded database as `role`, with
 /// their cache open in a temporary folder and its key in the real keychain.
