@@ -57,14 +57,13 @@ CREATE TABLE leie_match (
 );
 
 -- Flags provider p_provider as excluded by entry p_entry_key of import
--- p_import and pends their open claims. Returns the claims pended.
-CREATE FUNCTION leie_flag(p_import uuid, p_provider uuid, p_entry_key text, p_matched_by text)
-RETURNS int
+-- p_import and pends their open claims. Says whether the flag is new and
+-- how many claims were pended.
+CREATE FUNCTION leie_flag(p_import uuid, p_provider uuid, p_entry_key text, p_matched_by text,
+                          OUT v_new boolean, OUT v_pended int)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
 DECLARE
     e leie_entry;
-    v_new boolean;
-    v_pended int;
 BEGIN
     PERFORM require_role(ARRAY['claimdesk_credentialing', 'claimdesk_admin']);
     SELECT * INTO e FROM leie_entry WHERE import_id = p_import AND key = p_entry_key;
@@ -92,7 +91,6 @@ BEGIN
     VALUES (p_import, p_provider, p_entry_key, p_matched_by, v_new, v_pended);
     UPDATE leie_import SET flagged_count = flagged_count + v_new::int, pended_count = pended_count + v_pended
     WHERE id = p_import;
-    RETURN v_pended;
 END
 $$;
 

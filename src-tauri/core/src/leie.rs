@@ -589,7 +589,11 @@ pub async fn import(
         .collect();
     // One entry per key: the OIG file can list the same person twice.
     let mut seen = HashSet::new();
-    let unique: Vec<&Exclusion> = entries.iter().filter(|e| seen.insert(e.key())).collect();
+    let unique: Vec<(String, &Exclusion)> = entries
+        .iter()
+        .map(|e| (e.key(), e))
+        .filter(|(key, _)| seen.insert(key.clone()))
+        .collect();
     sqlx::query(
         "INSERT INTO claimdesk.leie_import (id, file_sha256, entries, new_count, reinstated_count)
          VALUES ($1, $2, $3, $4, $5)",
@@ -607,12 +611,12 @@ pub async fn import(
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[])",
         )
         .bind(id)
-        .bind(chunk.iter().map(|e| e.key()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.npi.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.display_name()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| Some(e.state.clone()).filter(|s| !s.is_empty())).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.exclusion_type.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|e| e.exclusion_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(key, _)| key.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e)| e.npi.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e)| e.display_name()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e)| Some(e.state.clone()).filter(|s| !s.is_empty())).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e)| e.exclusion_type.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e)| e.exclusion_date).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
@@ -648,7 +652,7 @@ pub async fn import(
     let index = ProviderIndex::new(&providers);
     let mut flagged = Vec::new();
     let mut done = HashSet::new();
-    for entry in &unique {
+    for (key, entry) in &unique {
         for (provider, how) in matches(entry, &index) {
             // A provider named by two entries is flagged once, by the first.
             if !done.insert(provider) {
@@ -658,20 +662,14 @@ pub async fn import(
                 MatchedBy::Npi => "npi",
                 MatchedBy::NameAndState => "name_state",
             };
-            let pended: i32 = sqlx::query_scalar("SELECT claimdesk.leie_flag($1, $2, $3, $4)")
-                .bind(id)
-                .bind(provider)
-                .bind(entry.key())
-                .bind(matched_by)
-                .fetch_one(&mut *tx)
-                .await?;
-            let newly: bool = sqlx::query_scalar(
-                "SELECT newly_flagged FROM claimdesk.leie_match WHERE import_id = $1 AND provider_id = $2",
-            )
-            .bind(id)
-            .bind(provider)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (newly, pended): (bool, i32) =
+                sqlx::query_as("SELECT * FROM claimdesk.leie_flag($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(provider)
+                    .bind(key)
+                    .bind(matched_by)
+                    .fetch_one(&mut *tx)
+                    .await?;
             flagged.push(Flagged {
                 provider_id: provider,
                 npi: npis.get(&provider).cloned().unwrap_or_default(),

@@ -4,6 +4,8 @@
 //! timelines make (credentials expiring within 30/60/90 days, primary-source
 //! verifications older than 120 days, recredentialing due, pending items).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -179,6 +181,11 @@ pub struct Dashboard {
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     providers: Vec<ProviderRow>,
+    /// Per provider, in the same order: NPI, name, specialty and taxonomy
+    /// in lower case, built once so each keystroke only compares.
+    search_text: Vec<String>,
+    /// Provider id to its place in `providers`.
+    by_id: HashMap<Uuid, usize>,
     credentials: Vec<CredentialRow>,
     verifications: Vec<VerificationRow>,
 }
@@ -202,8 +209,28 @@ impl Directory {
             };
         }
         providers.sort_by_cached_key(|p| p.name.to_lowercase());
+        let search_text = providers
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {} {}",
+                    p.npi,
+                    p.name,
+                    p.specialty.as_deref().unwrap_or_default(),
+                    p.taxonomy_code.as_deref().unwrap_or_default()
+                )
+                .to_lowercase()
+            })
+            .collect();
+        let by_id = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
         Ok(Self {
             providers,
+            search_text,
+            by_id,
             credentials: typed(records(cache, "provider_credential").await?),
             verifications: typed(records(cache, "credential_verification").await?),
         })
@@ -229,26 +256,19 @@ impl Directory {
             .split_whitespace()
             .map(str::to_string)
             .collect();
-        let eq = |want: &Option<String>, have: &Option<String>| {
+        let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref()
                 .map(str::trim)
                 .filter(|w| !w.is_empty())
-                .is_none_or(|w| have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
+                .is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
         };
         self.providers
             .iter()
-            .filter(|p| {
-                let hay = format!(
-                    "{} {} {} {}",
-                    p.npi,
-                    p.name,
-                    p.specialty.as_deref().unwrap_or_default(),
-                    p.taxonomy_code.as_deref().unwrap_or_default()
-                )
-                .to_lowercase();
+            .zip(&self.search_text)
+            .filter(|(p, hay)| {
                 words.iter().all(|w| hay.contains(w.as_str()))
-                    && eq(&query.network_status, &Some(p.network_status.clone()))
-                    && eq(&query.state, &p.state)
+                    && eq(&query.network_status, Some(&p.network_status))
+                    && eq(&query.state, p.state.as_deref())
                     && query
                         .city
                         .as_deref()
@@ -260,6 +280,7 @@ impl Directory {
                                 .is_some_and(|h| h.to_lowercase().starts_with(&c.to_lowercase()))
                         })
             })
+            .map(|(p, _)| p)
             .take(limit)
             .collect()
     }
@@ -267,7 +288,7 @@ impl Directory {
     /// One provider, with their credentials (by type) and each credential's
     /// verification history (newest first).
     pub fn profile(&self, id: Uuid) -> Option<ProviderProfile> {
-        let provider = self.providers.iter().find(|p| p.id == id)?.clone();
+        let provider = self.providers[*self.by_id.get(&id)?].clone();
         let mut credentials: Vec<CredentialHistory> = self
             .credentials
             .iter()
@@ -299,7 +320,7 @@ impl Directory {
 
     /// The work lists as of `today`.
     pub fn dashboard(&self, today: NaiveDate, now: DateTime<Utc>) -> Dashboard {
-        let provider = |id: Uuid| self.providers.iter().find(|p| p.id == id);
+        let provider = |id: Uuid| self.by_id.get(&id).map(|&i| &self.providers[i]);
         let item = |c: &CredentialRow| {
             let p = provider(c.provider_id);
             CredentialItem {
