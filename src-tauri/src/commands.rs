@@ -204,17 +204,17 @@ pub async fn logout(state: State<'_, AppState>, wipe: bool) -> Result<(), Comman
     Ok(())
 }
 
-fn not_logged_in() -> CommandError {
+pub(crate) fn not_logged_in() -> CommandError {
     CommandError::new(ErrorCode::NotLoggedIn, "You are not logged in.")
 }
 
 /// What a claim command works with, cloned out of the locks so a slow
 /// server never holds them.
-struct Desk {
-    central: CentralSession,
-    cache: Cache,
-    settings: claimdesk_core::settings::CentralSettings,
-    map_err: ErrorMapper,
+pub(crate) struct Desk {
+    pub(crate) central: CentralSession,
+    pub(crate) cache: Cache,
+    pub(crate) settings: claimdesk_core::settings::CentralSettings,
+    pub(crate) map_err: ErrorMapper,
 }
 
 impl Desk {
@@ -226,7 +226,7 @@ impl Desk {
     }
 }
 
-async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandError> {
+pub(crate) async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandError> {
     let settings = state.settings.as_ref()?.central.clone();
     let central = state
         .session
@@ -243,7 +243,7 @@ async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandError> {
     })
 }
 
-async fn local_cache(state: &State<'_, AppState>) -> Result<Cache, CommandError> {
+pub(crate) async fn local_cache(state: &State<'_, AppState>) -> Result<Cache, CommandError> {
     state
         .local
         .lock()
@@ -254,7 +254,7 @@ async fn local_cache(state: &State<'_, AppState>) -> Result<Cache, CommandError>
 }
 
 /// Wakes the sync engine after an outbox entry was written.
-async fn kick(state: &State<'_, AppState>) {
+pub(crate) async fn kick(state: &State<'_, AppState>) {
     if let Some(local) = state.local.lock().await.as_ref() {
         local.kick();
     }

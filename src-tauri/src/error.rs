@@ -169,3 +169,10 @@ impl From<claimdesk_local::documents::ExportError> for CommandError {
         }
     }
 }
+
+impl From<claimdesk_core::nppes::NppesError> for CommandError {
+    fn from(error: claimdesk_core::nppes::NppesError) -> Self {
+        tracing::warn!(error = %error, "NPI Registry lookup failed");
+        Self::new(error.code(), error.to_string())
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 mod commands;
+mod credentialing;
 mod doc_scheme;
 mod error;
 mod render;
@@ -35,6 +36,12 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::conflicts,
         commands::dismiss_conflict,
         commands::add_note,
+        credentialing::search_providers,
+        credentialing::provider_profile,
+        credentialing::credentialing_dashboard,
+        credentialing::verify_credential,
+        credentialing::compare_with_registry,
+        credentialing::import_leie,
     ])
 }
 

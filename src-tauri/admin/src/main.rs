@@ -320,9 +320,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let report =
-                claimdesk_core::leie::import(&mut conn, &bytes, uuid::Uuid::new_v4(), |n| {
-                    if n % 10_000 == 0 {
-                        eprintln!("read {n} entries");
+                claimdesk_core::leie::import(&mut conn, &bytes, uuid::Uuid::new_v4(), |p| {
+                    if p.done % 10_000 == 0 {
+                        eprintln!("{:?}: {} of {}", p.stage, p.done, p.total);
                     }
                 })
                 .await?;

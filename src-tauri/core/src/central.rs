@@ -16,6 +16,7 @@ use crate::error::ErrorCode;
 /// Maps a central driver error to its stable code.
 pub type ErrorMapper = std::sync::Arc<dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync>;
 use crate::settings::{CentralSettings, TlsMode};
+use crate::users::StaffRole;
 use crate::Secret;
 
 /// The central schema's migrations, applied by `claimdesk-admin migrate`.
@@ -237,6 +238,9 @@ pub struct ConnectionStatus {
     pub database: String,
     /// `current_user`, the login role.
     pub user: String,
+    /// The staff groups the login belongs to (directly or through another),
+    /// which decide the rooms the UI offers. Central enforces them anyway.
+    pub roles: Vec<crate::users::StaffRole>,
     /// `host:port` from the settings.
     pub address: String,
     /// Round trip of a trivial query on an open connection, in milliseconds.
@@ -314,10 +318,22 @@ impl CentralSession {
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| self.map_err(e))?;
+        let groups: Vec<String> = sqlx::query_scalar(
+            "SELECT g FROM unnest($1::text[]) g WHERE pg_has_role(current_user, g, 'MEMBER')",
+        )
+        .bind(StaffRole::ALL.map(StaffRole::group).to_vec())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.map_err(e))?;
+        let roles = StaffRole::ALL
+            .into_iter()
+            .filter(|r| groups.iter().any(|g| g == r.group()))
+            .collect();
         Ok(ConnectionStatus {
             server_version,
             database,
             user,
+            roles,
             address: format!("{}:{}", self.settings.host, self.settings.port),
             latency_ms: (latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
             tls,

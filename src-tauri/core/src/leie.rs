@@ -543,6 +543,32 @@ pub struct ImportReport {
     pub flagged: Vec<Flagged>,
 }
 
+/// Where an import is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStage {
+    /// Reading and checking the file's rows.
+    Reading,
+    /// Keeping the list on central.
+    Storing,
+    /// Matching the list against every provider; flagging and pending.
+    Screening,
+    /// Committed.
+    Done,
+}
+
+/// An import's progress: `done` of `total` in `stage` (rows for reading and
+/// storing, list entries for screening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ImportProgress {
+    /// The stage.
+    pub stage: ImportStage,
+    /// Work done in this stage.
+    pub done: u32,
+    /// Work in this stage (for reading, the file's lines less the header).
+    pub total: u32,
+}
+
 /// Why an import did not happen. Nothing is kept from a failed import.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -557,16 +583,30 @@ pub enum ImportError {
 /// Imports an LEIE file into central in one transaction: keeps its list,
 /// diffs it against the previous import, screens every provider, flags the
 /// ones it names and pends their open claims (see migration 0016), and
-/// records that all providers were screened. `progress` gets the rows read.
+/// records that all providers were screened. `progress` hears each stage.
 pub async fn import(
     central: &mut sqlx::PgConnection,
     file: &[u8],
     id: uuid::Uuid,
-    progress: impl FnMut(u64),
+    mut progress: impl FnMut(ImportProgress),
 ) -> Result<ImportReport, ImportError> {
     use sha2::Digest as _;
     use sqlx::Connection as _;
-    let entries = parse(file, progress)?;
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let lines = count(
+        file.split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count(),
+    )
+    .saturating_sub(1);
+    let mut report = |stage, done, total| progress(ImportProgress { stage, done, total });
+    let entries = parse(file, |n| {
+        report(
+            ImportStage::Reading,
+            count(n as usize),
+            lines.max(count(n as usize)),
+        )
+    })?;
     let mut tx = central.begin().await?;
     let previous: Vec<(String, String, Option<String>, String, NaiveDate)> = sqlx::query_as(
         "SELECT key, name, state, exclusion_type, exclusion_date FROM claimdesk.leie_entry
@@ -605,7 +645,8 @@ pub async fn import(
     .bind(i32::try_from(reinstated.len()).unwrap_or(i32::MAX))
     .execute(&mut *tx)
     .await?;
-    for chunk in unique.chunks(5_000) {
+    for (i, chunk) in unique.chunks(5_000).enumerate() {
+        report(ImportStage::Storing, count(i * 5_000), count(unique.len()));
         sqlx::query(
             "INSERT INTO claimdesk.leie_entry (import_id, key, npi, name, state, exclusion_type, exclusion_date)
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[])",
@@ -652,7 +693,11 @@ pub async fn import(
     let index = ProviderIndex::new(&providers);
     let mut flagged = Vec::new();
     let mut done = HashSet::new();
-    for (key, entry) in &unique {
+    report(ImportStage::Screening, 0, count(unique.len()));
+    for (i, (key, entry)) in unique.iter().enumerate() {
+        if i % 1_000 == 0 && i > 0 {
+            report(ImportStage::Screening, count(i), count(unique.len()));
+        }
         for (provider, how) in matches(entry, &index) {
             // A provider named by two entries is flagged once, by the first.
             if !done.insert(provider) {
@@ -685,6 +730,7 @@ pub async fn import(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    report(ImportStage::Done, count(unique.len()), count(unique.len()));
     Ok(ImportReport {
         id,
         entries: u32::try_from(unique.len()).unwrap_or(u32::MAX),

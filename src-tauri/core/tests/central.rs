@@ -30,8 +30,13 @@ fn settings(database: &str, tls_mode: TlsMode) -> CentralSettings {
     }
 }
 
-/// Creates a login role unique to this test and returns its credentials.
+/// Creates an adjudicator login unique to this test and returns its credentials.
 async fn new_login() -> Credentials {
+    new_login_as(StaffRole::Adjudicator).await
+}
+
+/// Creates a login in `role`'s group unique to this test.
+async fn new_login_as(role: StaffRole) -> Credentials {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let username = format!(
         "t_login_{}_{}",
@@ -40,15 +45,9 @@ async fn new_login() -> Credentials {
     );
     let password = Secret::new("Correct-Horse-7".to_string());
     let mut owner = owner_options().connect().await.unwrap();
-    users::add_user(
-        &mut owner,
-        &username,
-        &password,
-        StaffRole::Adjudicator,
-        false,
-    )
-    .await
-    .unwrap();
+    users::add_user(&mut owner, &username, &password, role, false)
+        .await
+        .unwrap();
     owner.close().await.unwrap();
     Credentials { username, password }
 }
@@ -78,12 +77,32 @@ async fn login_reports_server_version_database_user_and_latency() {
         "{status:?}"
     );
     assert_eq!(status.checked_at, now);
+    assert_eq!(status.roles, vec![StaffRole::Adjudicator]);
     // The test cluster has TLS on, and `prefer` takes it.
     assert!(
         status.tls.as_deref().unwrap_or("").starts_with("TLS"),
         "{status:?}"
     );
     session.close().await;
+}
+
+/// The groups a login is in decide the rooms the UI offers: a credentialing
+/// specialist is told they are one, and not an adjudicator.
+#[tokio::test]
+async fn the_status_names_the_logins_staff_groups() {
+    for role in [StaffRole::Credentialing, StaffRole::Supervisor] {
+        let login = new_login_as(role).await;
+        let session = CentralSession::connect(&settings("postgres", TlsMode::Prefer), &login)
+            .await
+            .unwrap();
+        let roles = session.status(Utc::now()).await.unwrap().roles;
+        assert!(roles.contains(&role), "{role:?}: {roles:?}");
+        assert!(!roles.contains(&StaffRole::Admin), "{roles:?}");
+        if role == StaffRole::Credentialing {
+            assert_eq!(roles, vec![StaffRole::Credentialing]);
+        }
+        session.close().await;
+    }
 }
 
 #[tokio::test]

@@ -77,11 +77,32 @@ async fn an_import_flags_named_providers_pends_their_claims_and_diffs_the_next()
         &mut credentialing.acquire().await.unwrap(),
         first.as_bytes(),
         Uuid::new_v4(),
-        |n| rows.push(n),
+        |p| rows.push(p),
     )
     .await
     .unwrap();
-    assert_eq!(rows.last(), Some(&3));
+    // Every stage is heard, in order, and reading counts the file's rows.
+    let stages: Vec<leie::ImportStage> = rows.iter().map(|p| p.stage).collect();
+    assert_eq!(
+        stages.first(),
+        Some(&leie::ImportStage::Reading),
+        "{stages:?}"
+    );
+    assert!(rows.contains(&leie::ImportProgress {
+        stage: leie::ImportStage::Reading,
+        done: 3,
+        total: 3
+    }));
+    assert!(stages.contains(&leie::ImportStage::Storing));
+    assert!(stages.contains(&leie::ImportStage::Screening));
+    assert_eq!(
+        rows.last(),
+        Some(&leie::ImportProgress {
+            stage: leie::ImportStage::Done,
+            done: 3,
+            total: 3
+        })
+    );
     assert_eq!((report.entries, report.new_exclusions), (3, 3));
     assert!(report.reinstated.is_empty());
     let mut flagged: Vec<(Uuid, &str, u32)> = report

@@ -7,6 +7,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use claimdesk_core::credentialing::{self, Agreement, FieldComparison, OurLicense, OurProvider};
+use claimdesk_core::nppes::{EntityKind, NppesError, Registry, RegistryRecord};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -126,6 +129,67 @@ pub struct CredentialHistory {
     pub verifications: Vec<VerificationRow>,
 }
 
+/// A contract with the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ContractRow {
+    /// Id.
+    pub id: Uuid,
+    /// Its number, e.g. `CON-00017`.
+    pub contract_number: String,
+    /// With whom.
+    pub provider_id: Uuid,
+    /// individual, group, facility.
+    pub contract_type: String,
+    /// fee_for_service, capitation, bundled, value_based.
+    pub reimbursement_method: String,
+    /// In force from.
+    pub effective_date: NaiveDate,
+    /// Until, when it ends.
+    pub termination_date: Option<NaiveDate>,
+    /// draft, active, expired, terminated.
+    pub status: String,
+}
+
+/// One rate in a contract's fee schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct FeeRow {
+    /// Of which contract.
+    pub contract_id: Uuid,
+    /// CPT/HCPCS code.
+    pub cpt_code: String,
+    /// Modifier; empty for the base rate.
+    pub modifier: String,
+    /// Allowed amount.
+    #[serde(deserialize_with = "exact_money")]
+    pub allowed_amount: Decimal,
+    /// In force from.
+    pub effective_date: NaiveDate,
+    /// Until, when it ends.
+    pub termination_date: Option<NaiveDate>,
+}
+
+/// Money from a cached record: text (exact), or a JSON number from a copy
+/// synced before amounts went as text, read back from its shortest decimal
+/// form (exact for `numeric(12,2)`, whose 12 digits fit in an f64).
+fn exact_money<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    use serde::de::Error as _;
+    let text = match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        other => return Err(D::Error::custom(format!("not an amount: {other}"))),
+    };
+    text.parse().map_err(D::Error::custom)
+}
+
+/// A contract and its fee schedule, by code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ContractTerms {
+    /// The contract.
+    pub contract: ContractRow,
+    /// Its rates, by code, modifier and date.
+    pub fees: Vec<FeeRow>,
+}
+
 /// A provider's profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ProviderProfile {
@@ -133,6 +197,8 @@ pub struct ProviderProfile {
     pub provider: ProviderRow,
     /// Credentials by type.
     pub credentials: Vec<CredentialHistory>,
+    /// Contracts, newest first, each with its fee schedule.
+    pub contracts: Vec<ContractTerms>,
 }
 
 /// What the directory is searched by; every field given must match.
@@ -188,6 +254,8 @@ pub struct Directory {
     by_id: HashMap<Uuid, usize>,
     credentials: Vec<CredentialRow>,
     verifications: Vec<VerificationRow>,
+    contracts: Vec<ContractRow>,
+    fees: Vec<FeeRow>,
 }
 
 fn typed<T: serde::de::DeserializeOwned>(rows: Vec<(Uuid, serde_json::Value)>) -> Vec<T> {
@@ -233,6 +301,8 @@ impl Directory {
             by_id,
             credentials: typed(records(cache, "provider_credential").await?),
             verifications: typed(records(cache, "credential_verification").await?),
+            contracts: typed(records(cache, "contract").await?),
+            fees: typed(records(cache, "fee_schedule").await?),
         })
     }
 
@@ -312,10 +382,53 @@ impl Directory {
                 .credential_type
                 .cmp(&b.credential.credential_type)
         });
+        let mut contracts: Vec<ContractTerms> = self
+            .contracts
+            .iter()
+            .filter(|c| c.provider_id == id)
+            .map(|c| {
+                let mut fees: Vec<FeeRow> = self
+                    .fees
+                    .iter()
+                    .filter(|f| f.contract_id == c.id)
+                    .cloned()
+                    .collect();
+                fees.sort_by(|a, b| {
+                    (&a.cpt_code, &a.modifier, a.effective_date).cmp(&(
+                        &b.cpt_code,
+                        &b.modifier,
+                        b.effective_date,
+                    ))
+                });
+                ContractTerms {
+                    contract: c.clone(),
+                    fees,
+                }
+            })
+            .collect();
+        contracts.sort_by_key(|c| std::cmp::Reverse(c.contract.effective_date));
         Some(ProviderProfile {
             provider,
             credentials,
+            contracts,
         })
+    }
+
+    /// Takes in a verification central has just recorded, with the
+    /// credential as central now has it, so the screens show it before the
+    /// next sync brings the same rows into the cache.
+    pub fn record_verification(
+        &mut self,
+        credential: CredentialRow,
+        verification: VerificationRow,
+    ) {
+        match self.credentials.iter_mut().find(|c| c.id == credential.id) {
+            Some(c) => *c = credential,
+            None => self.credentials.push(credential),
+        }
+        if !self.verifications.iter().any(|v| v.id == verification.id) {
+            self.verifications.push(verification);
+        }
     }
 
     /// The work lists as of `today`.
@@ -377,5 +490,278 @@ impl Directory {
                 .map(item)
                 .collect(),
         }
+    }
+}
+
+/// What a primary source said about a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationResult {
+    /// The source confirms it, in force.
+    Verified,
+    /// The source disagrees with our record (number, dates, name, scope).
+    Discrepancy,
+    /// The source has no such credential.
+    NotFound,
+    /// The source says it has lapsed.
+    Expired,
+    /// The source says it was revoked or surrendered.
+    Revoked,
+}
+
+impl VerificationResult {
+    /// Central's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Discrepancy => "discrepancy",
+            Self::NotFound => "not_found",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// A primary-source verification as the specialist records it. Who and
+/// when are not here: central takes them from the session and its clock.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, specta::Type)]
+pub struct VerificationInput {
+    /// The credential checked.
+    pub credential_id: Uuid,
+    /// The primary source (e.g. "Oklahoma State Board of Medical Licensure").
+    pub source: String,
+    /// What it said.
+    pub result: VerificationResult,
+    /// What was seen; required unless the source simply confirmed it.
+    pub notes: Option<String>,
+}
+
+/// Longest primary-source name kept.
+pub const SOURCE_MAX: usize = 200;
+/// Longest note kept.
+pub const NOTES_MAX: usize = 4_000;
+
+/// Why a verification was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The input is incomplete; the words say what to fix.
+    #[error("{0}")]
+    Problem(&'static str),
+    /// Central refused or failed (role, unknown credential, connection).
+    #[error(transparent)]
+    Central(#[from] sqlx::Error),
+}
+
+impl VerificationInput {
+    /// The input's first problem, if any.
+    pub fn problem(&self) -> Option<&'static str> {
+        let source = self.source.trim();
+        let notes = self.notes.as_deref().map(str::trim).unwrap_or_default();
+        if source.is_empty() {
+            Some("Name the primary source you checked.")
+        } else if source.chars().count() > SOURCE_MAX {
+            Some("The source's name is too long (200 characters at most).")
+        } else if notes.chars().count() > NOTES_MAX {
+            Some("The notes are too long (4,000 characters at most).")
+        } else if self.result != VerificationResult::Verified && notes.is_empty() {
+            Some("Say in the notes what the source showed: any result other than verified needs one.")
+        } else {
+            None
+        }
+    }
+}
+
+/// Records a primary-source verification on central (`credential_verify`:
+/// the verifier is the session's login, the time central's clock; the row
+/// changes are audited there) and returns the credential and the new
+/// verification as central now has them.
+pub async fn verify(
+    central: &sqlx::PgPool,
+    input: &VerificationInput,
+) -> Result<(CredentialRow, VerificationRow), VerifyError> {
+    if let Some(problem) = input.problem() {
+        return Err(VerifyError::Problem(problem));
+    }
+    let notes = input
+        .notes
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let mut tx = central.begin().await?;
+    let id: Uuid = sqlx::query_scalar("SELECT claimdesk.credential_verify($1, $2, $3, $4)")
+        .bind(input.credential_id)
+        .bind(input.source.trim())
+        .bind(input.result.as_str())
+        .bind(notes)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (credential, verification): (serde_json::Value, serde_json::Value) = sqlx::query_as(
+        "SELECT to_jsonb(c), to_jsonb(v) FROM claimdesk.credential_verification v
+         JOIN claimdesk.provider_credential c ON c.id = v.credential_id WHERE v.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    Ok((
+        serde_json::from_value(credential).map_err(decode)?,
+        serde_json::from_value(verification).map_err(decode)?,
+    ))
+}
+
+/// The directory as the screens use it: loaded from the cache once per
+/// sync pass and searched in memory, with verifications recorded here
+/// shown at once (and kept until a sync brings them into the cache).
+#[derive(Debug, Default)]
+pub struct LiveDirectory {
+    inner: tokio::sync::Mutex<LiveState>,
+}
+
+#[derive(Debug, Default)]
+struct LiveState {
+    loaded: Option<(Option<DateTime<Utc>>, Directory)>,
+    recorded: Vec<(CredentialRow, VerificationRow)>,
+}
+
+impl LiveDirectory {
+    /// Runs `f` on the directory as of the sync pass that ended at
+    /// `synced_at`, reading the cache again when a pass ended since.
+    pub async fn with<R>(
+        &self,
+        cache: &Cache,
+        synced_at: Option<DateTime<Utc>>,
+        f: impl FnOnce(&Directory) -> R,
+    ) -> Result<R, CacheError> {
+        let mut state = self.inner.lock().await;
+        let LiveState { loaded, recorded } = &mut *state;
+        if loaded.as_ref().is_none_or(|(at, _)| *at != synced_at) {
+            let mut directory = Directory::load(cache).await?;
+            // What the cache now has needs no patch any more.
+            recorded.retain(|(_, v)| !directory.verifications.iter().any(|h| h.id == v.id));
+            for (credential, verification) in recorded.iter() {
+                directory.record_verification(credential.clone(), verification.clone());
+            }
+            *loaded = Some((synced_at, directory));
+        }
+        Ok(f(&loaded.as_ref().expect("loaded above").1))
+    }
+
+    /// Shows a verification central has just recorded.
+    pub async fn record(&self, credential: CredentialRow, verification: VerificationRow) {
+        let mut state = self.inner.lock().await;
+        if let Some((_, directory)) = &mut state.loaded {
+            directory.record_verification(credential.clone(), verification.clone());
+        }
+        state.recorded.push((credential, verification));
+    }
+}
+
+impl ProviderProfile {
+    /// Our record in the shape the registry comparison takes: identity,
+    /// practice address and the medical licenses in force or pending.
+    pub fn ours(&self) -> OurProvider {
+        let p = &self.provider;
+        OurProvider {
+            npi: p.npi.clone(),
+            kind: if p.entity_type == "organization" {
+                EntityKind::Organization
+            } else {
+                EntityKind::Individual
+            },
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            organization_name: p.organization_name.clone(),
+            taxonomy_code: p.taxonomy_code.clone(),
+            specialty: p.specialty.clone(),
+            address_line1: p.address_line1.clone(),
+            city: p.city.clone(),
+            state: p.state.clone(),
+            postal_code: p.postal_code.clone(),
+            licenses: self
+                .credentials
+                .iter()
+                .map(|h| &h.credential)
+                .filter(|c| c.credential_type == "medical_license" && c.status != "revoked")
+                .filter_map(|c| {
+                    Some(OurLicense {
+                        number: c.credential_number.clone()?,
+                        state: c.state.clone()?,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A provider beside their NPI Registry record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct RegistryComparison {
+    /// The NPI asked about.
+    pub npi: String,
+    /// The registry's record; none when it has no provider with that NPI.
+    pub record: Option<RegistryRecord>,
+    /// Field by field; empty when there is no record.
+    pub rows: Vec<FieldComparison>,
+    /// Rows that differ or that only one side has.
+    pub mismatches: u32,
+    /// When the registry answered (the caller's clock).
+    pub checked_at: DateTime<Utc>,
+}
+
+/// Asks the NPI Registry for the provider's NPI and compares its record
+/// with ours.
+pub async fn compare_with_registry(
+    registry: &Registry,
+    profile: &ProviderProfile,
+    now: DateTime<Utc>,
+) -> Result<RegistryComparison, NppesError> {
+    let ours = profile.ours();
+    let record = registry.by_npi(&ours.npi).await?;
+    let rows = record
+        .as_ref()
+        .map(|r| credentialing::compare(&ours, r))
+        .unwrap_or_default();
+    let mismatches = rows
+        .iter()
+        .filter(|r| r.agreement != Agreement::Same)
+        .count();
+    Ok(RegistryComparison {
+        npi: ours.npi,
+        record,
+        rows,
+        mismatches: u32::try_from(mismatches).unwrap_or(u32::MAX),
+        checked_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_reads_exactly_from_text_or_an_older_copys_number() {
+        let row = |amount: serde_json::Value| -> FeeRow {
+            serde_json::from_value(serde_json::json!({
+                "contract_id": Uuid::nil(), "cpt_code": "99213", "modifier": "",
+                "allowed_amount": amount, "effective_date": "2019-01-01", "termination_date": null,
+            }))
+            .unwrap()
+        };
+        let expected: Decimal = "9876543210.99".parse().unwrap();
+        assert_eq!(row("9876543210.99".into()).allowed_amount, expected);
+        assert_eq!(
+            row(serde_json::json!(9876543210.99)).allowed_amount,
+            expected
+        );
+        assert_eq!(
+            row(serde_json::json!(0.1)).allowed_amount,
+            "0.1".parse::<Decimal>().unwrap()
+        );
+        assert!(serde_json::from_value::<FeeRow>(serde_json::json!({
+            "contract_id": Uuid::nil(), "cpt_code": "99213", "modifier": "",
+            "allowed_amount": true, "effective_date": "2019-01-01", "termination_date": null,
+        }))
+        .is_err());
     }
 }

@@ -48,7 +48,9 @@ impl ReferencePlan {
     pub async fn discover(central: &PgPool) -> Result<Self, sqlx::Error> {
         let found: Vec<(String, String)> = sqlx::query_as(
             "SELECT c.table_name::text,
-                    string_agg(format('%L, t.%I', c.column_name, c.column_name), ', ' ORDER BY c.ordinal_position)
+                    -- Money goes as text: a JSON number would pass through f64.
+                    string_agg(format(CASE WHEN c.data_type = 'numeric' THEN '%L, t.%I::text' ELSE '%L, t.%I' END,
+                                      c.column_name, c.column_name), ', ' ORDER BY c.ordinal_position)
              FROM information_schema.columns c
              WHERE c.table_schema = 'claimdesk' AND c.table_name::text = ANY($1)
                AND c.column_name::text NOT LIKE '%\\_ciphertext' AND c.column_name::text <> 'change_xid'

@@ -23,6 +23,7 @@ pub struct LocalSession {
     cache: Cache,
     keychain: Keychain,
     engine: SyncEngine,
+    directory: Arc<crate::credentialing::LiveDirectory>,
 }
 
 impl LocalSession {
@@ -56,6 +57,7 @@ impl LocalSession {
                 cache,
                 keychain,
                 engine,
+                directory: Default::default(),
             },
             opened,
         ))
@@ -69,6 +71,11 @@ impl LocalSession {
     /// The cache, for reads.
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// The provider directory for the credentialing screens.
+    pub fn directory(&self) -> Arc<crate::credentialing::LiveDirectory> {
+        self.directory.clone()
     }
 
     /// Bytes of document files kept at most.

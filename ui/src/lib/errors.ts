@@ -30,6 +30,10 @@ export function remedy(error: CommandError, settingsFile?: string): string | nul
       return "Unlock it (your desktop password usually does), then sign in again.";
     case "keychain_failed":
       return "Ask IT to check the keychain; the log folder has the details.";
+    case "registry_unreachable":
+      return "The NPI Registry is on the internet: check this computer's connection, or try again later.";
+    case "registry_malformed":
+      return "The registry may be changing its API; try again later, and tell support if it persists.";
     case "cache_failed":
       return "Ask IT to check this computer's disk; the log folder has the details.";
     case "internal":
