@@ -46,6 +46,8 @@ pub struct DirectoryMatches {
     pub providers: Vec<ProviderRow>,
     /// More matched than were returned.
     pub more: bool,
+    /// The search text is typed as an NPI that cannot be one, and why.
+    pub npi_problem: Option<String>,
 }
 
 /// Searches the provider directory on this computer (as the person types).
@@ -58,6 +60,7 @@ pub async fn search_providers(
 ) -> Result<DirectoryMatches, CommandError> {
     let (live, cache, synced_at) = directory(&state).await?;
     let limit = limit.clamp(1, 500) as usize;
+    let npi_problem = query.npi_problem();
     Ok(live
         .with(&cache, synced_at, |d| {
             let mut found: Vec<ProviderRow> =
@@ -68,6 +71,7 @@ pub async fn search_providers(
                 total: u32::try_from(d.len()).unwrap_or(u32::MAX),
                 providers: found,
                 more,
+                npi_problem,
             }
         })
         .await?)

@@ -161,6 +161,7 @@ pub struct FeeRow {
     pub modifier: String,
     /// Allowed amount.
     #[serde(deserialize_with = "exact_money")]
+    #[specta(type = String)]
     pub allowed_amount: Decimal,
     /// In force from.
     pub effective_date: NaiveDate,
@@ -212,6 +213,21 @@ pub struct DirectoryQuery {
     pub state: Option<String>,
     /// City (prefix).
     pub city: Option<String>,
+}
+
+impl DirectoryQuery {
+    /// When the search text is typed as an NPI (a run of digits) that
+    /// cannot be one, why: a mistyped NPI would otherwise just find nothing.
+    pub fn npi_problem(&self) -> Option<String> {
+        let text = self.text.as_deref()?.trim();
+        let digits = text.len() >= 9 && text.bytes().all(|b| b.is_ascii_digit());
+        if !digits {
+            return None;
+        }
+        claimdesk_core::domain::npi::check(text)
+            .err()
+            .map(|p| format!("{text}: {p}"))
+    }
 }
 
 /// A credential on a work list, with whose it is.
@@ -738,6 +754,25 @@ pub async fn compare_with_registry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_npi_typed_into_the_search_is_checked() {
+        let q = |t: &str| DirectoryQuery {
+            text: Some(t.into()),
+            ..Default::default()
+        };
+        assert_eq!(q("1720377294").npi_problem(), None);
+        assert!(q(" 1720377295 ")
+            .npi_problem()
+            .is_some_and(|p| p.starts_with("1720377295:") && p.contains("check digit")));
+        assert!(q("17203772941")
+            .npi_problem()
+            .is_some_and(|p| p.contains("10 digits")));
+        // Words, names and short numbers are searches, not NPIs.
+        assert_eq!(q("hiza").npi_problem(), None);
+        assert_eq!(q("1720").npi_problem(), None);
+        assert_eq!(q("").npi_problem(), None);
+    }
 
     #[test]
     fn a_rate_reads_exactly_from_text_or_an_older_copys_number() {

@@ -106,7 +106,12 @@ describe("credentialing", () => {
   it("finds a provider in the directory", async () => {
     const b = app.browser;
     await until(b, async () => (await byTestId(b, "provider-count").getText()).includes("providers"), "the directory did not load");
+    // An NPI typed with a wrong check digit is named as such, not just "nothing found".
+    await byTestId(b, "provider-search").setValue("1720377295");
+    await byTestId(b, "npi-problem").waitForDisplayed();
+    expect(await byTestId(b, "npi-problem").getText()).toContain("check digit");
     await byTestId(b, "provider-search").setValue("hiza");
+    await byTestId(b, "npi-problem").waitForExist({ reverse: true });
     await until(b, async () => (await b.$$('[data-testid="provider-row"]').length) === 1, "searching 'hiza' did not narrow to one provider");
     await byTestId(b, "provider-row").click();
     await byTestId(b, "provider-profile").waitForDisplayed();

@@ -966,6 +966,8 @@ export type DirectoryMatches_Deserialize = {
 	providers: ProviderRow_Deserialize[],
 	/**  More matched than were returned. */
 	more: boolean,
+	/**  The search text is typed as an NPI that cannot be one, and why. */
+	npi_problem?: string | null,
 };
 
 /**  One page of directory matches. */
@@ -976,6 +978,8 @@ export type DirectoryMatches_Serialize = {
 	providers: ProviderRow_Serialize[],
 	/**  More matched than were returned. */
 	more: boolean,
+	/**  The search text is typed as an NPI that cannot be one, and why. */
+	npi_problem: string | null,
 };
 
 /**  What the directory is searched by; every field given must match. */

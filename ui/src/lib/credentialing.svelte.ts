@@ -38,6 +38,8 @@ export class CredentialingDesk {
   matches = $state<ProviderRow[]>([]);
   total = $state(0);
   more = $state(false);
+  /** The search text is typed as an NPI that cannot be one. */
+  npiProblem = $state<string | null>(null);
   dashboard = $state<Dashboard | null>(null);
   /** The work list open in place of the search results. */
   list = $state<WorkList | null>(null);
@@ -86,6 +88,7 @@ export class CredentialingDesk {
     this.matches = found.providers;
     this.total = found.total;
     this.more = found.more;
+    this.npiProblem = found.npi_problem;
   }
 
   /** After a sync pass: the results, the counts and the open profile as the cache now has them. */
