@@ -430,6 +430,24 @@ impl Directory {
         })
     }
 
+    /// Applies verifications recorded here that the cache does not have
+    /// yet, and forgets those it has. A patch goes once the cache has both
+    /// rows: each table follows the feed on its own cursor, so one can
+    /// arrive a pass before the other.
+    fn settle(&mut self, recorded: &mut Vec<(CredentialRow, VerificationRow)>) {
+        recorded.retain(|(c, v)| {
+            let has_verification = self.verifications.iter().any(|h| h.id == v.id);
+            let has_credential = self
+                .credentials
+                .iter()
+                .any(|h| h.id == c.id && h.verified_at >= c.verified_at);
+            !(has_verification && has_credential)
+        });
+        for (credential, verification) in recorded.iter() {
+            self.record_verification(credential.clone(), verification.clone());
+        }
+    }
+
     /// Takes in a verification central has just recorded, with the
     /// credential as central now has it, so the screens show it before the
     /// next sync brings the same rows into the cache.
@@ -439,6 +457,8 @@ impl Directory {
         verification: VerificationRow,
     ) {
         match self.credentials.iter_mut().find(|c| c.id == credential.id) {
+            // Never over a newer state the cache already has.
+            Some(c) if c.verified_at > credential.verified_at => {}
             Some(c) => *c = credential,
             None => self.credentials.push(credential),
         }
@@ -653,11 +673,7 @@ impl LiveDirectory {
         let LiveState { loaded, recorded } = &mut *state;
         if loaded.as_ref().is_none_or(|(at, _)| *at != synced_at) {
             let mut directory = Directory::load(cache).await?;
-            // What the cache now has needs no patch any more.
-            recorded.retain(|(_, v)| !directory.verifications.iter().any(|h| h.id == v.id));
-            for (credential, verification) in recorded.iter() {
-                directory.record_verification(credential.clone(), verification.clone());
-            }
+            directory.settle(recorded);
             *loaded = Some((synced_at, directory));
         }
         Ok(f(&loaded.as_ref().expect("loaded above").1))
@@ -754,6 +770,61 @@ pub async fn compare_with_registry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_verification_stays_until_the_cache_has_both_rows() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let credential = |status: &str, verified_at: Option<DateTime<Utc>>| CredentialRow {
+            id: Uuid::from_u128(1),
+            provider_id: Uuid::from_u128(2),
+            credential_type: "medical_license".into(),
+            credential_number: None,
+            issuing_authority: None,
+            state: None,
+            issue_date: None,
+            expiration_date: None,
+            status: status.into(),
+            verification_source: None,
+            verified_by: None,
+            verified_at,
+        };
+        let verification = VerificationRow {
+            id: Uuid::from_u128(3),
+            credential_id: Uuid::from_u128(1),
+            source: "State board".into(),
+            result: "verified".into(),
+            verified_by: "cred".into(),
+            verified_at: at("2026-12-02T10:00:00Z"),
+            notes: None,
+        };
+        let now = credential("verified", Some(at("2026-12-02T10:00:00Z")));
+        let mut recorded = vec![(now.clone(), verification.clone())];
+        // The verification arrived, the credential not yet: still patched.
+        let mut lagging = Directory {
+            credentials: vec![credential("pending", Some(at("2026-01-01T00:00:00Z")))],
+            verifications: vec![verification.clone()],
+            ..Default::default()
+        };
+        lagging.settle(&mut recorded);
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(lagging.credentials[0].status, "verified");
+        assert_eq!(lagging.verifications.len(), 1);
+        // Both arrived: the patch is dropped.
+        let mut caught_up = Directory {
+            credentials: vec![now.clone()],
+            verifications: vec![verification.clone()],
+            ..Default::default()
+        };
+        caught_up.settle(&mut recorded);
+        assert!(recorded.is_empty());
+        // A newer state in the cache is never overwritten by an older patch.
+        let mut newer = Directory {
+            credentials: vec![credential("expired", Some(at("2026-12-03T00:00:00Z")))],
+            ..Default::default()
+        };
+        newer.record_verification(now, verification);
+        assert_eq!(newer.credentials[0].status, "expired");
+    }
 
     #[test]
     fn an_npi_typed_into_the_search_is_checked() {
