@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use claimdesk_core::central::CentralError;
 use claimdesk_core::leie::{self, ImportProgress, ImportReport};
-use claimdesk_core::nppes::Registry;
+use claimdesk_core::nppes::{Registry, RegistryQuery, RegistryRecord};
 use claimdesk_core::ErrorCode;
 use claimdesk_local::cache::Cache;
 use claimdesk_local::credentialing::{
@@ -151,17 +151,32 @@ pub async fn compare_with_registry(
     state: State<'_, AppState>,
     provider_id: Uuid,
 ) -> Result<RegistryComparison, CommandError> {
-    let settings = state.settings.as_ref()?.registries.clone();
+    let registry = registry(&state)?;
     let (live, cache, synced_at) = directory(&state).await?;
     let profile = live
         .with(&cache, synced_at, |d| d.profile(provider_id))
         .await?
         .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such provider here."))?;
-    let registry = Registry::new(
+    Ok(credentialing::compare_with_registry(&registry, &profile, Utc::now()).await?)
+}
+
+fn registry(state: &State<'_, AppState>) -> Result<Registry, CommandError> {
+    let settings = &state.settings.as_ref()?.registries;
+    Ok(Registry::new(
         &settings.nppes_base_url,
         Duration::from_secs(settings.timeout_secs.into()),
-    )?;
-    Ok(credentialing::compare_with_registry(&registry, &profile, Utc::now()).await?)
+    )?)
+}
+
+/// Searches the NPPES NPI Registry by name, organization, taxonomy or
+/// place (when our NPI is not found there, say).
+#[tauri::command]
+#[specta::specta]
+pub async fn search_registry(
+    state: State<'_, AppState>,
+    query: RegistryQuery,
+) -> Result<Vec<RegistryRecord>, CommandError> {
+    Ok(registry(&state)?.search(&query).await?)
 }
 
 /// Imports an OIG LEIE file (base64) on central: the list kept and

@@ -41,6 +41,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         credentialing::credentialing_dashboard,
         credentialing::verify_credential,
         credentialing::compare_with_registry,
+        credentialing::search_registry,
         credentialing::import_leie,
     ])
 }

@@ -158,6 +158,15 @@ describe("credentialing", () => {
     await until(b, async () => (await license.getText()) === "pending", "the license's status did not follow the verification");
   });
 
+  it("says so in words when the registry has no match for the provider's name", async () => {
+    const b = app.browser;
+    const asked = registry.asked.length;
+    await byTestId(b, "nppes-search").click();
+    await byTestId(b, "nppes-no-match").waitForDisplayed({ timeout: 15_000 });
+    expect(await byTestId(b, "nppes-no-match").getText()).toBe("The NPI Registry has no provider matching Elise Hiza, NC.");
+    expect(registry.asked.length).toBe(asked + 1);
+  });
+
   it("shows the credentials expiring within 30 days behind their count", async () => {
     const b = app.browser;
     await b.keys("Escape");

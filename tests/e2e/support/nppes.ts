@@ -17,7 +17,7 @@ const BY_NUMBER: Record<string, string> = {
 
 export interface Registry {
   baseUrl: string;
-  /** The NPIs asked about, in order. */
+  /** The NPIs asked about (a search's whole query string), in order. */
   asked: string[];
   close(): Promise<void>;
 }
@@ -27,7 +27,7 @@ export async function startRegistry(): Promise<Registry> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const number = url.searchParams.get("number") ?? "";
-    asked.push(number);
+    asked.push(number || url.search);
     // Unknown NPIs get the registry's own zero-result answer.
     const file = BY_NUMBER[number] ?? "api-a2f836.json";
     res.writeHead(200, { "content-type": "application/json" });

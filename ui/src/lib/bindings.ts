@@ -85,6 +85,11 @@ export const commands = {
 	 */
 	compareWithRegistry: (providerId: string) => typedError<RegistryComparison_Serialize, CommandError>(__TAURI_INVOKE("compare_with_registry", { providerId })),
 	/**
+	 *  Searches the NPPES NPI Registry by name, organization, taxonomy or
+	 *  place (when our NPI is not found there, say).
+	 */
+	searchRegistry: (query: RegistryQuery_Deserialize) => typedError<RegistryRecord_Serialize[], CommandError>(__TAURI_INVOKE("search_registry", { query })),
+	/**
 	 *  Imports an OIG LEIE file (base64) on central: the list kept and
 	 *  diffed, every provider screened, the ones listed flagged and their
 	 *  open claims pended. `progress` hears each stage.
@@ -2152,6 +2157,45 @@ export type RegistryComparison_Serialize = {
 	mismatches: number,
 	/**  When the registry answered (the caller's clock). */
 	checked_at: string,
+};
+
+/**  A search of the registry; at least one field besides `limit`. */
+export type RegistryQuery = RegistryQuery_Serialize | RegistryQuery_Deserialize;
+
+/**  A search of the registry; at least one field besides `limit`. */
+export type RegistryQuery_Deserialize = {
+	/**  First name (individuals). */
+	first_name?: string | null,
+	/**  Last name (individuals). */
+	last_name?: string | null,
+	/**  Organization name. */
+	organization_name?: string | null,
+	/**  Taxonomy description, e.g. "Family Medicine". */
+	taxonomy_description?: string | null,
+	/**  City. */
+	city?: string | null,
+	/**  Two-letter state. */
+	state?: string | null,
+	/**  Most results wanted (the registry's limit is 200). */
+	limit?: number | null,
+};
+
+/**  A search of the registry; at least one field besides `limit`. */
+export type RegistryQuery_Serialize = {
+	/**  First name (individuals). */
+	first_name: string | null,
+	/**  Last name (individuals). */
+	last_name: string | null,
+	/**  Organization name. */
+	organization_name: string | null,
+	/**  Taxonomy description, e.g. "Family Medicine". */
+	taxonomy_description: string | null,
+	/**  City. */
+	city: string | null,
+	/**  Two-letter state. */
+	state: string | null,
+	/**  Most results wanted (the registry's limit is 200). */
+	limit: number | null,
 };
 
 /**  One provider as the NPI Registry has it. */

@@ -9,6 +9,8 @@ import {
   type ProviderProfile_Serialize as ProviderProfile,
   type ProviderRow,
   type RegistryComparison,
+  type RegistryQuery,
+  type RegistryRecord,
   type VerificationResult,
 } from "./bindings";
 import { draftFromComparison, type WorkList } from "./credentialing";
@@ -46,6 +48,8 @@ export class CredentialingDesk {
   profile = $state<ProviderProfile | null>(null);
   comparison = $state<RegistryComparison | null>(null);
   comparing = $state(false);
+  /** The registry's answer to a search by this provider's name, and what was asked. */
+  registryMatches = $state<{ asked: string; records: RegistryRecord[] } | null>(null);
   form = $state<VerifyForm | null>(null);
   saving = $state(false);
   error = $state<CommandError | null>(null);
@@ -107,6 +111,7 @@ export class CredentialingDesk {
     if (!profile) return;
     if (this.profile?.provider.id !== id) {
       this.comparison = null;
+      this.registryMatches = null;
       this.form = null;
     }
     this.profile = profile;
@@ -115,6 +120,7 @@ export class CredentialingDesk {
   close(): void {
     this.profile = null;
     this.comparison = null;
+    this.registryMatches = null;
     this.form = null;
   }
 
@@ -125,6 +131,29 @@ export class CredentialingDesk {
     try {
       const comparison = await this.#run(commands.compareWithRegistry(this.profile.provider.id));
       if (comparison) this.comparison = comparison;
+    } finally {
+      this.comparing = false;
+    }
+  }
+
+  /** Searches the NPI Registry by the provider's name and state (when the NPI is not found there, say). */
+  async searchRegistry(): Promise<void> {
+    if (!this.profile) return;
+    const p = this.profile.provider;
+    const query: RegistryQuery =
+      p.entity_type === "organization"
+        ? { organization_name: p.organization_name ?? p.name, state: p.state, first_name: null, last_name: null,
+            taxonomy_description: null, city: null, limit: 20 }
+        : { first_name: p.first_name, last_name: p.last_name ?? p.name, state: p.state, organization_name: null,
+            taxonomy_description: null, city: null, limit: 20 };
+    const asked = [query.organization_name ?? [query.first_name, query.last_name].filter(Boolean).join(" "), query.state]
+      .filter(Boolean)
+      .join(", ");
+    this.comparing = true;
+    this.error = null;
+    try {
+      const records = await this.#run(commands.searchRegistry(query));
+      if (records) this.registryMatches = { asked, records };
     } finally {
       this.comparing = false;
     }
