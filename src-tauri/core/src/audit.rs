@@ -14,7 +14,8 @@ use uuid::Uuid;
 /// One audit row as stored, with JSON columns in PostgreSQL's canonical text.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
-    /// Position in the chain, from 1, without gaps.
+    /// Global reading order (from migration 0017, a sequence: it may skip
+    /// where a transaction rolled back).
     pub seq: i64,
     /// When the event happened (server clock).
     pub occurred_at: DateTime<Utc>,
@@ -38,71 +39,165 @@ pub struct AuditRow {
     pub new_values: Option<String>,
     /// Client information (jsonb as text).
     pub client_info: String,
-    /// The previous row's hash (32 zero bytes for the first).
+    /// The previous row's hash in the same lane (32 zero bytes for the first).
     pub prev_hash: Vec<u8>,
     /// This row's stored hash.
     pub row_hash: Vec<u8>,
+    /// Its lane (0–7); none for rows from before lanes (they are lane 0).
+    pub lane: Option<i16>,
+    /// Its place in the lane, from 1, without gaps; none before lanes (then `seq`).
+    pub lane_seq: Option<i64>,
+}
+
+impl AuditRow {
+    /// The lane the row belongs to.
+    pub fn lane(&self) -> i16 {
+        self.lane.unwrap_or(0)
+    }
+
+    /// Its place in its lane.
+    pub fn lane_seq(&self) -> i64 {
+        self.lane_seq.unwrap_or(self.seq)
+    }
 }
 
 /// The SQL that reads rows in the shape [`AuditRow`] expects.
 pub const SELECT_ROWS: &str = "SELECT seq, occurred_at, db_user, db_role, action, resource_type, \
      resource_id, member_id, phi_accessed, old_values::text AS old_values, \
-     new_values::text AS new_values, client_info::text AS client_info, prev_hash, row_hash \
-     FROM claimdesk.audit_log";
+     new_values::text AS new_values, client_info::text AS client_info, prev_hash, row_hash, \
+     lane, lane_seq FROM claimdesk.audit_log";
+
+/// Lanes (migration 0017).
+pub const LANES: i16 = 8;
 
 /// The hash a row must have: SHA-256 over the previous hash and the
-/// canonical content. Must match `claimdesk.audit_row_hash` byte for byte.
+/// canonical content. Must match `claimdesk.audit_row_hash` (rows from
+/// before lanes) or `audit_row_hash_v2` byte for byte. Fed to the hasher
+/// field by field: the verifier runs this for every row of the trail.
 pub fn row_hash(prev_hash: &[u8], row: &AuditRow) -> [u8; 32] {
-    const NULL: &str = "\\N";
-    let member = row.member_id.map(|m| m.to_string());
-    let fields = [
-        row.seq.to_string(),
-        row.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        row.db_user.clone(),
-        row.db_role.clone(),
-        row.action.clone(),
-        row.resource_type.clone(),
-        row.resource_id.clone().unwrap_or_else(|| NULL.into()),
-        member.unwrap_or_else(|| NULL.into()),
-        row.phi_accessed.to_string(),
-        row.old_values.clone().unwrap_or_else(|| NULL.into()),
-        row.new_values.clone().unwrap_or_else(|| NULL.into()),
-        row.client_info.clone(),
-    ];
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash);
-    hasher.update(fields.join("\u{1f}").as_bytes());
-    hasher.finalize().into()
+    const NULL: &[u8] = b"\\N";
+    const SEP: &[u8] = b"\x1f";
+    let mut h = Sha256::new();
+    h.update(prev_hash);
+    let mut number = itoa::Buffer::new();
+    if let (Some(lane), Some(lane_seq)) = (row.lane, row.lane_seq) {
+        h.update(b"v2\x1f");
+        h.update(number.format(row.seq).as_bytes());
+        h.update(SEP);
+        h.update(number.format(lane).as_bytes());
+        h.update(SEP);
+        h.update(number.format(lane_seq).as_bytes());
+    } else {
+        h.update(number.format(row.seq).as_bytes());
+    }
+    h.update(SEP);
+    // The timestamp as PostgreSQL's to_char writes it: microseconds, UTC.
+    let mut at = [0u8; 27];
+    write_timestamp(&row.occurred_at, &mut at);
+    h.update(at);
+    for field in [&row.db_user, &row.db_role, &row.action, &row.resource_type] {
+        h.update(SEP);
+        h.update(field.as_bytes());
+    }
+    h.update(SEP);
+    h.update(row.resource_id.as_deref().map_or(NULL, str::as_bytes));
+    h.update(SEP);
+    match row.member_id {
+        Some(m) => h.update(
+            m.hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer())
+                .as_bytes(),
+        ),
+        None => h.update(NULL),
+    }
+    h.update(SEP);
+    h.update(if row.phi_accessed { "true" } else { "false" });
+    h.update(SEP);
+    h.update(row.old_values.as_deref().map_or(NULL, str::as_bytes));
+    h.update(SEP);
+    h.update(row.new_values.as_deref().map_or(NULL, str::as_bytes));
+    h.update(SEP);
+    h.update(row.client_info.as_bytes());
+    h.finalize().into()
 }
 
-/// Where and how the chain is broken.
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` into `out`, without allocating.
+fn write_timestamp(at: &DateTime<Utc>, out: &mut [u8; 27]) {
+    use chrono::{Datelike, Timelike};
+    let mut put = |from: usize, width: usize, mut v: u32| {
+        for i in (from..from + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, at.year() as u32);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    put(17, 2, at.second());
+    put(20, 6, at.nanosecond() % 1_000_000_000 / 1_000);
+    out[4] = b'-';
+    out[7] = b'-';
+    out[10] = b'T';
+    out[13] = b':';
+    out[16] = b':';
+    out[19] = b'.';
+    out[26] = b'Z';
+}
+
+/// Where and how the chain is broken. `seq` names the row to look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChainBreak {
-    /// A row is missing: the sequence jumps.
+    /// A row is missing from a lane: its positions jump.
     Gap {
-        /// The seq that should have come next.
-        expected_seq: i32,
-        /// The seq found instead.
-        found_seq: i32,
+        /// The lane.
+        lane: i16,
+        /// The lane position that should have come next.
+        expected: i32,
+        /// The lane position found instead.
+        found: i32,
+        /// The row found in its place.
+        seq: i32,
     },
-    /// The row does not link to the row before it (deleted or reordered rows).
+    /// The row does not link to the row before it in its lane (deleted,
+    /// moved or reordered rows).
     BrokenLink {
+        /// The lane.
+        lane: i16,
         /// The row whose prev_hash is wrong.
         seq: i32,
     },
     /// The row's content no longer matches its hash (an edit).
     ContentChanged {
+        /// The lane.
+        lane: i16,
         /// The edited row.
         seq: i32,
     },
-    /// The chain head disagrees with the last row (rows cut from the end).
+    /// A lane's head records more (or other) rows than the lane has: rows
+    /// at its end were removed.
     HeadMismatch {
-        /// The last seq the head recorded.
+        /// The lane.
+        lane: i16,
+        /// The last lane position the head recorded.
         head_seq: i32,
-        /// The last seq found.
+        /// The last lane position found.
         last_seq: i32,
     },
+}
+
+impl ChainBreak {
+    /// The row the break is found at; a head mismatch sorts after every row.
+    pub fn seq(&self) -> i32 {
+        match self {
+            Self::Gap { seq, .. }
+            | Self::BrokenLink { seq, .. }
+            | Self::ContentChanged { seq, .. } => *seq,
+            Self::HeadMismatch { .. } => i32::MAX,
+        }
+    }
 }
 
 /// Result of a verification run.
@@ -110,65 +205,207 @@ pub enum ChainBreak {
 pub struct ChainReport {
     /// Rows read.
     pub rows_checked: i32,
-    /// The first break found, if any.
+    /// The first break found (by reading order), if any.
     pub first_break: Option<ChainBreak>,
 }
 
-/// Walks the whole chain in order and stops at the first break. Streams the
-/// rows, so memory stays flat over millions of them.
+/// One lane's rows within a run of the trail.
+#[derive(Debug, Clone)]
+struct Segment {
+    first_seq: i64,
+    first_lane_seq: i64,
+    first_prev: Vec<u8>,
+    last_lane_seq: i64,
+    last_hash: Vec<u8>,
+}
+
+/// What one worker found in its run of the trail.
+#[derive(Debug, Default)]
+struct Run {
+    rows: i64,
+    lanes: std::collections::BTreeMap<i16, Segment>,
+    /// Each lane's hash at the position its head recorded, where this run has it.
+    at_head: std::collections::BTreeMap<i16, Vec<u8>>,
+    first_break: Option<ChainBreak>,
+}
+
+/// Each lane's head: its last position and hash.
+type Heads = std::collections::BTreeMap<i16, (i64, Vec<u8>)>;
+
+/// Checks the rows with `from <= seq < to` in reading order: within each
+/// lane, positions contiguous, links and content intact. Stops at the
+/// first break. Streams, so memory stays flat.
+async fn scan(
+    conn: &mut PgConnection,
+    heads: &Heads,
+    from: i64,
+    to: i64,
+) -> Result<Run, sqlx::Error> {
+    let sql = format!("{SELECT_ROWS} WHERE seq >= $1 AND seq < $2 ORDER BY seq");
+    let mut rows = sqlx::query_as::<_, AuditRow>(&sql)
+        .bind(from)
+        .bind(to)
+        .fetch(&mut *conn);
+    let mut run = Run::default();
+    while let Some(row) = rows.try_next().await? {
+        run.rows += 1;
+        let (lane, lane_seq, seq) = (row.lane(), row.lane_seq(), clamp(row.seq));
+        // Content first: a row's hash covers its lane, its position and its
+        // link, so any edit to the row itself is named as one.
+        let broken = match run.lanes.get(&lane) {
+            _ if row_hash(&row.prev_hash, &row).as_slice() != row.row_hash.as_slice() => {
+                Some(ChainBreak::ContentChanged { lane, seq })
+            }
+            Some(s) if lane_seq != s.last_lane_seq + 1 => Some(ChainBreak::Gap {
+                lane,
+                expected: clamp(s.last_lane_seq + 1),
+                found: clamp(lane_seq),
+                seq,
+            }),
+            Some(s) if row.prev_hash != s.last_hash => Some(ChainBreak::BrokenLink { lane, seq }),
+            _ => None,
+        };
+        if broken.is_some() {
+            run.first_break = broken;
+            break;
+        }
+        if heads.get(&lane).is_some_and(|(at, _)| *at == lane_seq) {
+            run.at_head.insert(lane, row.row_hash.clone());
+        }
+        run.lanes
+            .entry(lane)
+            .and_modify(|s| {
+                s.last_lane_seq = lane_seq;
+                s.last_hash.clone_from(&row.row_hash);
+            })
+            .or_insert_with(|| Segment {
+                first_seq: row.seq,
+                first_lane_seq: lane_seq,
+                first_prev: row.prev_hash.clone(),
+                last_lane_seq: lane_seq,
+                last_hash: row.row_hash.clone(),
+            });
+    }
+    Ok(run)
+}
+
+/// Joins the runs (in reading order) lane by lane and checks each lane's
+/// head: every lane starts at position 1 from the zero hash, each run's
+/// piece of a lane continues the previous one, and each lane reaches the
+/// position its head recorded with the hash recorded there. (Rows past the
+/// head were appended after it was read; they are checked like the rest.)
+fn stitch(runs: Vec<Run>, heads: &Heads) -> ChainReport {
+    let genesis = vec![0u8; 32];
+    let mut rows = 0;
+    let mut breaks: Vec<ChainBreak> = Vec::new();
+    let mut ends: std::collections::BTreeMap<i16, (i64, Vec<u8>)> = Default::default();
+    let mut at_head: std::collections::BTreeMap<i16, Vec<u8>> = Default::default();
+    for run in runs {
+        rows += run.rows;
+        breaks.extend(run.first_break);
+        at_head.extend(run.at_head);
+        for (lane, s) in run.lanes {
+            let (last, hash) = ends.get(&lane).cloned().unwrap_or((0, genesis.clone()));
+            if s.first_lane_seq != last + 1 {
+                breaks.push(ChainBreak::Gap {
+                    lane,
+                    expected: clamp(last + 1),
+                    found: clamp(s.first_lane_seq),
+                    seq: clamp(s.first_seq),
+                });
+            } else if s.first_prev != hash {
+                breaks.push(ChainBreak::BrokenLink {
+                    lane,
+                    seq: clamp(s.first_seq),
+                });
+            }
+            ends.insert(lane, (s.last_lane_seq, s.last_hash));
+        }
+    }
+    if breaks.is_empty() {
+        for (lane, (head_seq, head_hash)) in heads {
+            let reached = *head_seq == 0 && *head_hash == genesis
+                || at_head.get(lane).is_some_and(|h| h == head_hash);
+            if !reached {
+                breaks.push(ChainBreak::HeadMismatch {
+                    lane: *lane,
+                    head_seq: clamp(*head_seq),
+                    last_seq: clamp(ends.get(lane).map_or(0, |e| e.0)),
+                });
+            }
+        }
+    }
+    ChainReport {
+        rows_checked: clamp(rows),
+        first_break: breaks.into_iter().min_by_key(ChainBreak::seq),
+    }
+}
+
+async fn heads(conn: &mut PgConnection) -> Result<Heads, sqlx::Error> {
+    let rows: Vec<(i16, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT lane, last_seq, last_hash FROM claimdesk.audit_chain_head")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(l, s, h)| (l, (s, h))).collect())
+}
+
+/// Walks the whole trail on one connection (so it sees that connection's
+/// transaction) and reports the first break in reading order. The heads
+/// are read first: each lane only grows, so the rows read after include
+/// every row the heads count.
 pub async fn verify(conn: &mut PgConnection) -> Result<ChainReport, sqlx::Error> {
-    let mut expected_prev = [0u8; 32].to_vec();
-    let mut expected_seq: i64 = 1;
-    let mut checked: i64 = 0;
-    let first_break = {
-        let sql = format!("{SELECT_ROWS} ORDER BY seq");
-        let mut rows = sqlx::query_as::<_, AuditRow>(&sql).fetch(&mut *conn);
-        let mut found = None;
-        while let Some(row) = rows.try_next().await? {
-            checked += 1;
-            if row.seq != expected_seq {
-                found = Some(ChainBreak::Gap {
-                    expected_seq: clamp(expected_seq),
-                    found_seq: clamp(row.seq),
-                });
-                break;
-            }
-            if row.prev_hash != expected_prev {
-                found = Some(ChainBreak::BrokenLink {
-                    seq: clamp(row.seq),
-                });
-                break;
-            }
-            if row_hash(&row.prev_hash, &row).as_slice() != row.row_hash.as_slice() {
-                found = Some(ChainBreak::ContentChanged {
-                    seq: clamp(row.seq),
-                });
-                break;
-            }
-            expected_prev = row.row_hash;
-            expected_seq += 1;
-        }
-        found
+    let heads = heads(&mut *conn).await?;
+    let run = scan(&mut *conn, &heads, i64::MIN, i64::MAX).await?;
+    Ok(stitch(vec![run], &heads))
+}
+
+/// Walks the trail in `workers` runs of seq at once, each on its own
+/// connection from `pool`, all in one exported snapshot (as `pg_dump -j`
+/// does), and joins them: the same answer as [`verify`], sooner.
+pub async fn verify_parallel(
+    pool: &sqlx::PgPool,
+    workers: usize,
+) -> Result<ChainReport, sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut lead = pool.acquire().await?;
+    let mut snapshot_tx = lead.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *snapshot_tx)
+        .await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *snapshot_tx)
+        .await?;
+    let heads = heads(&mut snapshot_tx).await?;
+    let (low, high): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT min(seq), max(seq) FROM claimdesk.audit_log")
+            .fetch_one(&mut *snapshot_tx)
+            .await?;
+    let (Some(low), Some(high)) = (low, high) else {
+        return Ok(stitch(Vec::new(), &heads));
     };
-    let first_break = match first_break {
-        Some(b) => Some(b),
-        None => {
-            let (head_seq, head_hash): (i64, Vec<u8>) =
-                sqlx::query_as("SELECT last_seq, last_hash FROM claimdesk.audit_chain_head")
-                    .fetch_one(&mut *conn)
-                    .await?;
-            (head_seq != expected_seq - 1 || head_hash != expected_prev).then_some(
-                ChainBreak::HeadMismatch {
-                    head_seq: clamp(head_seq),
-                    last_seq: clamp(expected_seq - 1),
-                },
-            )
-        }
-    };
-    Ok(ChainReport {
-        rows_checked: clamp(checked),
-        first_break,
-    })
+    let workers = workers.max(1) as i64;
+    let step = (high - low) / workers + 1;
+    let (heads_ref, snapshot_ref) = (&heads, &snapshot);
+    let runs = futures_util::future::try_join_all((0..workers).map(|i| async move {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "SET TRANSACTION SNAPSHOT '{}'",
+            snapshot_ref.replace('\'', "")
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let from = low + i * step;
+        let run = scan(&mut tx, heads_ref, from, (from + step).min(high + 1)).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(run)
+    }))
+    .await?;
+    snapshot_tx.commit().await?;
+    Ok(stitch(runs, &heads))
 }
 
 /// Seq numbers travel to the UI, whose numbers are f64; 2^31 rows is far

@@ -197,46 +197,82 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
     assert_eq!(error_code(refused), ErrorCode::PermissionDenied);
 
     // Each tampering runs with triggers off, in a transaction rolled back.
+    // Rows live in lanes: find two views next to each other in one lane.
+    let rows: Vec<(i64, i16, i64)> =
+        sqlx::query_as("SELECT seq, lane, lane_seq FROM claimdesk.audit_log ORDER BY seq")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     let views: Vec<i64> = sqlx::query_scalar(
         "SELECT seq FROM claimdesk.audit_log WHERE action = 'view' ORDER BY seq",
     )
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    let (v1, v2) = (views[0], views[1]);
-    let last = clean.rows_checked as i64;
+    let at = |seq: i64| *rows.iter().find(|r| r.0 == seq).unwrap();
+    let next_in_lane = |seq: i64| {
+        let (_, lane, ls) = at(seq);
+        rows.iter().find(|r| r.1 == lane && r.2 == ls + 1).copied()
+    };
+    let v1 = *views
+        .iter()
+        .find(|&&v| next_in_lane(v).is_some())
+        .expect("a view with a row after it in its lane");
+    let (_, lane, ls) = at(v1);
+    let (v2, _, _) = next_in_lane(v1).unwrap();
+    let (second, second_lane, _) = at(2);
+    // The last row of v1's lane.
+    let (last, _, last_ls) = *rows
+        .iter()
+        .filter(|r| r.1 == lane)
+        .max_by_key(|r| r.2)
+        .unwrap();
     let cases = [
         (
             format!("UPDATE claimdesk.audit_log SET db_user = 'someone_else' WHERE seq = {v1}"),
-            ChainBreak::ContentChanged { seq: v1 as i32 },
+            ChainBreak::ContentChanged {
+                lane,
+                seq: v1 as i32,
+            },
         ),
         (
             "UPDATE claimdesk.audit_log SET new_values = '{\"paid\": \"0.00\"}' WHERE seq = 2"
                 .to_string(),
-            ChainBreak::ContentChanged { seq: 2 },
+            ChainBreak::ContentChanged {
+                lane: second_lane,
+                seq: second as i32,
+            },
         ),
         (
             format!("DELETE FROM claimdesk.audit_log WHERE seq = {v1}"),
             ChainBreak::Gap {
-                expected_seq: v1 as i32,
-                found_seq: v1 as i32 + 1,
+                lane,
+                expected: ls as i32,
+                found: ls as i32 + 1,
+                seq: v2 as i32,
             },
         ),
         (
             format!("DELETE FROM claimdesk.audit_log WHERE seq = {last}"),
             ChainBreak::HeadMismatch {
-                head_seq: last as i32,
-                last_seq: last as i32 - 1,
+                lane,
+                head_seq: last_ls as i32,
+                last_seq: last_ls as i32 - 1,
             },
         ),
-        // Swap two rows' places (through a spare seq: the key is checked per row).
+        // Swap two rows' places in their lane (through a spare position):
+        // the position is part of the row's hash.
         (
             format!(
-                "UPDATE claimdesk.audit_log SET seq = 999999999 WHERE seq = {v1};
-                  UPDATE claimdesk.audit_log SET seq = {v1} WHERE seq = {v2};
-                  UPDATE claimdesk.audit_log SET seq = {v2} WHERE seq = 999999999"
+                "UPDATE claimdesk.audit_log SET lane_seq = 999999999 WHERE seq = {v1};
+                  UPDATE claimdesk.audit_log SET lane_seq = {ls} WHERE seq = {v2};
+                  UPDATE claimdesk.audit_log SET lane_seq = {} WHERE seq = {v1}",
+                ls + 1
             ),
-            ChainBreak::BrokenLink { seq: v1 as i32 },
+            ChainBreak::ContentChanged {
+                lane,
+                seq: v1 as i32,
+            },
         ),
     ];
     for (tamper, expected) in cases {
@@ -250,6 +286,23 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
         assert_eq!(report.first_break, Some(expected), "after `{tamper}`");
         tx.rollback().await.unwrap();
     }
+    // Move a row to another lane: the report names that row (its hash
+    // covers the lane it was written in, and the lanes no longer add up).
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "UPDATE claimdesk.audit_log SET lane = {}, lane_seq = 999999 WHERE seq = {v1}",
+        (lane + 1) % 8
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let moved = audit::verify(&mut tx).await.unwrap().first_break.unwrap();
+    assert_eq!(moved.seq(), v1 as i32, "{moved:?}");
+    tx.rollback().await.unwrap();
     assert_eq!(audit::verify(&mut conn).await.unwrap().first_break, None);
     drop(conn);
     db.cleanup().await;

@@ -35,6 +35,12 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> Self {
+        Self::migrated_to(i64::MAX).await
+    }
+
+    /// A database with the migrations up to `version` applied (to test one
+    /// migration against data written before it).
+    pub async fn migrated_to(version: i64) -> Self {
         let name = format!("t_{}", Uuid::new_v4().simple());
         let mut admin = owner_options().connect().await.unwrap();
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
@@ -47,12 +53,31 @@ impl TestDb {
             .connect_with(owner_options().database(&name))
             .await
             .unwrap();
-        claimdesk_core::central::MIGRATOR.run(&owner).await.unwrap();
+        let mut migrator = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                claimdesk_core::central::MIGRATOR
+                    .iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..claimdesk_core::central::MIGRATOR
+        };
+        migrator.set_ignore_missing(true);
+        migrator.run(&owner).await.unwrap();
         Self {
             name,
             owner,
             logins: Vec::new(),
         }
+    }
+
+    /// Applies the migrations not yet applied.
+    pub async fn migrate(&self) {
+        claimdesk_core::central::MIGRATOR
+            .run(&self.owner)
+            .await
+            .unwrap();
     }
 
     pub fn options(&self) -> PgConnectOptions {
