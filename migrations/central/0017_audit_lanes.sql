@@ -48,7 +48,8 @@ SELECT setval('audit_seq', greatest(max(seq), 1), max(seq) IS NOT NULL) FROM aud
 -- A new row's canonical content, as hashed. Frozen: core::audit computes
 -- the same bytes independently. As audit_row_hash, with a version tag, the
 -- lane and the lane position in front. (concat_ws writes what
--- array_to_string did, with less work per append.)
+-- array_to_string did, with less work per append; the boolean is cast, as
+-- concat_ws would write it as t/f.)
 CREATE FUNCTION audit_row_hash_v2(
     prev_hash bytea, seq bigint, lane smallint, lane_seq bigint, occurred_at timestamptz, db_user text,
     db_role text, action text, resource_type text, resource_id text, member_id uuid, phi_accessed boolean,
@@ -61,7 +62,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         db_user, db_role, action, resource_type,
         coalesce(resource_id, '\N'),
         coalesce(member_id::text, '\N'),
-        phi_accessed,
+        phi_accessed::text,
         coalesce(old_values::text, '\N'),
         coalesce(new_values::text, '\N'),
         client_info), 'UTF8'))

@@ -91,6 +91,26 @@ enum LeieCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// The audit trail at size: fills it to --rows (a valid chain in every
+    /// lane), then times filtered pages, chain verification and appends
+    /// from concurrent writers.
+    Audit {
+        /// Rows the trail should hold.
+        #[arg(long, default_value_t = 5_000_000)]
+        rows: u64,
+        /// Concurrent writers appending.
+        #[arg(long, default_value_t = 32)]
+        writers: usize,
+        /// Seconds the writers append for.
+        #[arg(long, default_value_t = 20)]
+        append_secs: u64,
+        /// Timed first pages per filter.
+        #[arg(long, default_value_t = 30)]
+        pages: usize,
+        /// Connections the parallel verifier uses.
+        #[arg(long, default_value_t = 4)]
+        verify_workers: usize,
+    },
     /// The desktop's encrypted cache: first sync of the queue's head, reads
     /// with decryption against plaintext, local search, and one change
     /// reaching a second client. Uses the claims already in the database.
@@ -171,6 +191,7 @@ enum KeysCommand {
 }
 
 mod bench;
+mod bench_audit;
 mod bench_sync;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -361,6 +382,25 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     f.claims_pended,
                 );
             }
+        }
+        Command::Bench(BenchCommand::Audit {
+            rows,
+            writers,
+            append_secs,
+            pages,
+            verify_workers,
+        }) => {
+            bench_audit::run(
+                &options,
+                &bench_audit::AuditBench {
+                    rows,
+                    writers,
+                    append_for: std::time::Duration::from_secs(append_secs),
+                    pages,
+                    verify_workers,
+                },
+            )
+            .await?;
         }
         Command::Bench(BenchCommand::Sync {
             head,

@@ -6,6 +6,7 @@
 
 pub mod aging;
 pub mod audit;
+pub mod audit_trail;
 pub mod central;
 pub mod credentialing;
 pub mod decision;

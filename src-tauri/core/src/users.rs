@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::{scram, Secret};
 
 /// The staff groups a login can belong to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
     /// Works the claim queue.

@@ -63,7 +63,8 @@ async fn permission_matrix_every_role_and_operation() {
         ("read credentials", "SELECT status FROM claimdesk.provider_credential".into(), [A, A, A, A]),
         ("read fee schedules", "SELECT allowed_amount FROM claimdesk.fee_schedule".into(), [A, A, A, A]),
         ("read reference codes", "SELECT code FROM claimdesk.carc".into(), [A, A, A, A]),
-        ("read the audit log", "SELECT * FROM claimdesk.audit_log".into(), [D, D, D, A]),
+        ("read the audit log", "SELECT * FROM claimdesk.audit_log".into(), [D, D, A, A]),
+        ("export the audit trail (recorded)", "SELECT claimdesk.record_audit_export('{}', 0, 'x.csv', NULL)".into(), [D, D, A, A]),
         ("insert into the audit log", "INSERT INTO claimdesk.audit_log VALUES (999999, now(), 'x', 'x', 'x', 'x', NULL, NULL, false, NULL, NULL, '{}', sha256(''), sha256(''))".into(), [D, D, D, A]),
         ("append an audit event directly", "SELECT claimdesk.audit_append('view', 'member', 'x', NULL, true)".into(), [D, D, D, A]),
         ("record a PHI view", format!("SELECT claimdesk.record_phi_view('member', '{m}', '{m}')"), [A, A, A, A]),
@@ -105,7 +106,7 @@ async fn permission_matrix_every_role_and_operation() {
     );
     assert_eq!(
         matrix.len() * ROLES.len(),
-        28 * 4,
+        29 * 4,
         "every cell was asserted"
     );
     for pool in pools {
