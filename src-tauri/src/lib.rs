@@ -8,6 +8,7 @@ mod doc_scheme;
 mod error;
 mod render;
 mod state;
+mod supervision;
 
 use claimdesk_core::paths::AppDirs;
 use claimdesk_core::{logging, settings};
@@ -43,6 +44,13 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         credentialing::compare_with_registry,
         credentialing::search_registry,
         credentialing::import_leie,
+        supervision::audit_page,
+        supervision::audit_entry,
+        supervision::verify_audit_chain,
+        supervision::find_member,
+        supervision::resolve_audit_subjects,
+        supervision::member_access_report,
+        supervision::export_audit,
     ])
 }
 

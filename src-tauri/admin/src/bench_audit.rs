@@ -182,7 +182,6 @@ fn row(
 
 fn copy_line(out: &mut String, r: &AuditRow) {
     use std::fmt::Write as _;
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "\\N".into());
     // COPY's text format: tabs separate, backslashes escape.
     let esc = |s: &str| {
         s.replace('\\', "\\\\")
@@ -201,8 +200,8 @@ fn copy_line(out: &mut String, r: &AuditRow) {
         r.resource_id.as_deref().map_or("\\N".into(), esc),
         r.member_id.map_or("\\N".into(), |m| m.to_string()),
         if r.phi_accessed { "t" } else { "f" },
-        esc(&opt(&r.old_values)),
-        esc(&opt(&r.new_values)),
+        r.old_values.as_deref().map_or("\\N".into(), esc),
+        r.new_values.as_deref().map_or("\\N".into(), esc),
         esc(&r.client_info),
         hex(&r.prev_hash),
         hex(&r.row_hash),

@@ -70,11 +70,72 @@ pub const SELECT_ROWS: &str = "SELECT seq, occurred_at, db_user, db_role, action
 /// Lanes (migration 0017).
 pub const LANES: i16 = 8;
 
+/// A row's hashed content, borrowed (the verifier reads millions of rows
+/// and allocates nothing per row).
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    /// See [`AuditRow`].
+    pub seq: i64,
+    /// See [`AuditRow`].
+    pub occurred_at: DateTime<Utc>,
+    /// See [`AuditRow`].
+    pub db_user: &'a str,
+    /// See [`AuditRow`].
+    pub db_role: &'a str,
+    /// See [`AuditRow`].
+    pub action: &'a str,
+    /// See [`AuditRow`].
+    pub resource_type: &'a str,
+    /// See [`AuditRow`].
+    pub resource_id: Option<&'a str>,
+    /// See [`AuditRow`].
+    pub member_id: Option<Uuid>,
+    /// See [`AuditRow`].
+    pub phi_accessed: bool,
+    /// See [`AuditRow`].
+    pub old_values: Option<&'a str>,
+    /// See [`AuditRow`].
+    pub new_values: Option<&'a str>,
+    /// See [`AuditRow`].
+    pub client_info: &'a str,
+    /// See [`AuditRow`].
+    pub lane: Option<i16>,
+    /// See [`AuditRow`].
+    pub lane_seq: Option<i64>,
+}
+
+impl AuditRow {
+    /// The row's content, borrowed.
+    pub fn as_ref(&self) -> RowRef<'_> {
+        RowRef {
+            seq: self.seq,
+            occurred_at: self.occurred_at,
+            db_user: &self.db_user,
+            db_role: &self.db_role,
+            action: &self.action,
+            resource_type: &self.resource_type,
+            resource_id: self.resource_id.as_deref(),
+            member_id: self.member_id,
+            phi_accessed: self.phi_accessed,
+            old_values: self.old_values.as_deref(),
+            new_values: self.new_values.as_deref(),
+            client_info: &self.client_info,
+            lane: self.lane,
+            lane_seq: self.lane_seq,
+        }
+    }
+}
+
 /// The hash a row must have: SHA-256 over the previous hash and the
 /// canonical content. Must match `claimdesk.audit_row_hash` (rows from
 /// before lanes) or `audit_row_hash_v2` byte for byte. Fed to the hasher
 /// field by field: the verifier runs this for every row of the trail.
 pub fn row_hash(prev_hash: &[u8], row: &AuditRow) -> [u8; 32] {
+    hash_of(prev_hash, &row.as_ref())
+}
+
+/// [`row_hash`] over borrowed content.
+pub fn hash_of(prev_hash: &[u8], row: &RowRef<'_>) -> [u8; 32] {
     const NULL: &[u8] = b"\\N";
     const SEP: &[u8] = b"\x1f";
     let mut h = Sha256::new();
@@ -95,12 +156,12 @@ pub fn row_hash(prev_hash: &[u8], row: &AuditRow) -> [u8; 32] {
     let mut at = [0u8; 27];
     write_timestamp(&row.occurred_at, &mut at);
     h.update(at);
-    for field in [&row.db_user, &row.db_role, &row.action, &row.resource_type] {
+    for field in [row.db_user, row.db_role, row.action, row.resource_type] {
         h.update(SEP);
         h.update(field.as_bytes());
     }
     h.update(SEP);
-    h.update(row.resource_id.as_deref().map_or(NULL, str::as_bytes));
+    h.update(row.resource_id.map_or(NULL, str::as_bytes));
     h.update(SEP);
     match row.member_id {
         Some(m) => h.update(
@@ -113,9 +174,9 @@ pub fn row_hash(prev_hash: &[u8], row: &AuditRow) -> [u8; 32] {
     h.update(SEP);
     h.update(if row.phi_accessed { "true" } else { "false" });
     h.update(SEP);
-    h.update(row.old_values.as_deref().map_or(NULL, str::as_bytes));
+    h.update(row.old_values.map_or(NULL, str::as_bytes));
     h.update(SEP);
-    h.update(row.new_values.as_deref().map_or(NULL, str::as_bytes));
+    h.update(row.new_values.map_or(NULL, str::as_bytes));
     h.update(SEP);
     h.update(row.client_info.as_bytes());
     h.finalize().into()
@@ -241,19 +302,37 @@ async fn scan(
     from: i64,
     to: i64,
 ) -> Result<Run, sqlx::Error> {
+    use sqlx::Row as _;
     let sql = format!("{SELECT_ROWS} WHERE seq >= $1 AND seq < $2 ORDER BY seq");
-    let mut rows = sqlx::query_as::<_, AuditRow>(&sql)
-        .bind(from)
-        .bind(to)
-        .fetch(&mut *conn);
+    let mut rows = sqlx::query(&sql).bind(from).bind(to).fetch(&mut *conn);
     let mut run = Run::default();
-    while let Some(row) = rows.try_next().await? {
+    while let Some(r) = rows.try_next().await? {
         run.rows += 1;
-        let (lane, lane_seq, seq) = (row.lane(), row.lane_seq(), clamp(row.seq));
+        let row = RowRef {
+            seq: r.try_get(0)?,
+            occurred_at: r.try_get(1)?,
+            db_user: r.try_get(2)?,
+            db_role: r.try_get(3)?,
+            action: r.try_get(4)?,
+            resource_type: r.try_get(5)?,
+            resource_id: r.try_get(6)?,
+            member_id: r.try_get(7)?,
+            phi_accessed: r.try_get(8)?,
+            old_values: r.try_get(9)?,
+            new_values: r.try_get(10)?,
+            client_info: r.try_get(11)?,
+            lane: r.try_get(14)?,
+            lane_seq: r.try_get(15)?,
+        };
+        let prev_hash: &[u8] = r.try_get(12)?;
+        let stored: &[u8] = r.try_get(13)?;
+        let lane = row.lane.unwrap_or(0);
+        let lane_seq = row.lane_seq.unwrap_or(row.seq);
+        let seq = clamp(row.seq);
         // Content first: a row's hash covers its lane, its position and its
         // link, so any edit to the row itself is named as one.
         let broken = match run.lanes.get(&lane) {
-            _ if row_hash(&row.prev_hash, &row).as_slice() != row.row_hash.as_slice() => {
+            _ if hash_of(prev_hash, &row).as_slice() != stored => {
                 Some(ChainBreak::ContentChanged { lane, seq })
             }
             Some(s) if lane_seq != s.last_lane_seq + 1 => Some(ChainBreak::Gap {
@@ -262,7 +341,9 @@ async fn scan(
                 found: clamp(lane_seq),
                 seq,
             }),
-            Some(s) if row.prev_hash != s.last_hash => Some(ChainBreak::BrokenLink { lane, seq }),
+            Some(s) if prev_hash != s.last_hash.as_slice() => {
+                Some(ChainBreak::BrokenLink { lane, seq })
+            }
             _ => None,
         };
         if broken.is_some() {
@@ -270,21 +351,27 @@ async fn scan(
             break;
         }
         if heads.get(&lane).is_some_and(|(at, _)| *at == lane_seq) {
-            run.at_head.insert(lane, row.row_hash.clone());
+            run.at_head.insert(lane, stored.to_vec());
         }
-        run.lanes
-            .entry(lane)
-            .and_modify(|s| {
+        match run.lanes.get_mut(&lane) {
+            Some(s) => {
                 s.last_lane_seq = lane_seq;
-                s.last_hash.clone_from(&row.row_hash);
-            })
-            .or_insert_with(|| Segment {
-                first_seq: row.seq,
-                first_lane_seq: lane_seq,
-                first_prev: row.prev_hash.clone(),
-                last_lane_seq: lane_seq,
-                last_hash: row.row_hash.clone(),
-            });
+                s.last_hash.clear();
+                s.last_hash.extend_from_slice(stored);
+            }
+            None => {
+                run.lanes.insert(
+                    lane,
+                    Segment {
+                        first_seq: row.seq,
+                        first_lane_seq: lane_seq,
+                        first_prev: prev_hash.to_vec(),
+                        last_lane_seq: lane_seq,
+                        last_hash: stored.to_vec(),
+                    },
+                );
+            }
+        }
     }
     Ok(run)
 }

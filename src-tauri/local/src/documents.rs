@@ -639,7 +639,7 @@ pub async fn export(
 }
 
 /// `folder/name`, or `folder/stem (2).ext` and so on when taken.
-fn unique_path(folder: &std::path::Path, name: &str) -> std::path::PathBuf {
+pub fn unique_path(folder: &std::path::Path, name: &str) -> std::path::PathBuf {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
         _ => (name, String::new()),
@@ -653,14 +653,19 @@ fn unique_path(folder: &std::path::Path, name: &str) -> std::path::PathBuf {
     path
 }
 
-/// Writes a new file only this user can read; never replaces one.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
+/// Creates a new file only this user can read; never replaces one.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    options.open(path)
+}
+
+/// Writes a new file only this user can read; never replaces one.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = create_private(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

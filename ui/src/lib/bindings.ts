@@ -95,6 +95,38 @@ export const commands = {
 	 *  open claims pended. `progress` hears each stage.
 	 */
 	importLeie: (content: string, progress: Channel<ImportProgress>) => typedError<ImportReport, CommandError>(__TAURI_INVOKE("import_leie", { content, progress })),
+	/**
+	 *  A page of the audit trail, newest first; `before` continues from the
+	 *  last page's end.
+	 */
+	auditPage: (filter: AuditFilter_Deserialize, before: number | null, limit: number) => typedError<AuditPage_Serialize, CommandError>(__TAURI_INVOKE("audit_page", { filter, before, limit })),
+	/**
+	 *  One event with the values it changed. When it concerns a member, the
+	 *  look is recorded as a view of their PHI.
+	 */
+	auditEntry: (seq: number) => typedError<AuditDetail_Serialize, CommandError>(__TAURI_INVOKE("audit_entry", { seq })),
+	/**  Walks the whole chain (every lane) and reports the first break. */
+	verifyAuditChain: () => typedError<ChainCheck_Serialize, CommandError>(__TAURI_INVOKE("verify_audit_chain")),
+	/**
+	 *  The member with this member number, for the access report. Showing who
+	 *  they are is a view of their PHI, and recorded as one.
+	 */
+	findMember: (memberNumber: string) => typedError<MemberRef, CommandError>(__TAURI_INVOKE("find_member", { memberNumber })),
+	/**
+	 *  The ids behind a member number, a claim number and an NPI typed into
+	 *  the trail's filter; a number that matches nothing is an error naming it.
+	 */
+	resolveAuditSubjects: (memberNumber: string | null, claimNumber: string | null, npi: string | null) => typedError<Subjects_Serialize, CommandError>(__TAURI_INVOKE("resolve_audit_subjects", { memberNumber, claimNumber, npi })),
+	/**
+	 *  Everyone who viewed or changed the member's data, and when. Recorded as
+	 *  a view of the member's PHI trail.
+	 */
+	memberAccessReport: (memberId: string) => typedError<MemberAccess[], CommandError>(__TAURI_INVOKE("member_access_report", { memberId })),
+	/**
+	 *  Writes the filtered trail as CSV into the downloads folder and records
+	 *  the export in the trail.
+	 */
+	exportAudit: (filter: AuditFilter_Deserialize) => typedError<AuditExport, CommandError>(__TAURI_INVOKE("export_audit", { filter })),
 };
 
 /* Types */
@@ -242,6 +274,181 @@ export type AttachedDocument_Serialize = {
 	size_bytes: number,
 };
 
+/**
+ *  One event with the values it changed (JSON text; the columns that
+ *  changed, before and after).
+ */
+export type AuditDetail = AuditDetail_Serialize | AuditDetail_Deserialize;
+
+/**
+ *  One event with the values it changed (JSON text; the columns that
+ *  changed, before and after).
+ */
+export type AuditDetail_Deserialize = {
+	/**  The event. */
+	entry: AuditEntry_Deserialize,
+	/**  Before. */
+	old_values?: string | null,
+	/**  After. */
+	new_values?: string | null,
+	/**  Its lane and place there (none before lanes). */
+	lane?: number | null,
+	/**  Its place in the lane. */
+	lane_seq?: number | null,
+};
+
+/**
+ *  One event with the values it changed (JSON text; the columns that
+ *  changed, before and after).
+ */
+export type AuditDetail_Serialize = {
+	/**  The event. */
+	entry: AuditEntry_Serialize,
+	/**  Before. */
+	old_values: string | null,
+	/**  After. */
+	new_values: string | null,
+	/**  Its lane and place there (none before lanes). */
+	lane: number | null,
+	/**  Its place in the lane. */
+	lane_seq: number | null,
+};
+
+/**  One event as the trail lists it (values are in [`AuditDetail`]). */
+export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
+
+/**  One event as the trail lists it (values are in [`AuditDetail`]). */
+export type AuditEntry_Deserialize = {
+	/**  Reading order; the page cursor. */
+	seq: number,
+	/**  When (server clock). */
+	occurred_at: string,
+	/**  The login. */
+	db_user: string,
+	/**  Its staff group. */
+	db_role: string,
+	/**  What happened. */
+	action: string,
+	/**  To what kind of record. */
+	resource_type: string,
+	/**  Which. */
+	resource_id?: string | null,
+	/**  Whose PHI. */
+	member_id?: string | null,
+	/**  Whether PHI was read or written. */
+	phi_accessed: boolean,
+	/**  The client: application, address, self-description (JSON text). */
+	client_info: string,
+};
+
+/**  One event as the trail lists it (values are in [`AuditDetail`]). */
+export type AuditEntry_Serialize = {
+	/**  Reading order; the page cursor. */
+	seq: number,
+	/**  When (server clock). */
+	occurred_at: string,
+	/**  The login. */
+	db_user: string,
+	/**  Its staff group. */
+	db_role: string,
+	/**  What happened. */
+	action: string,
+	/**  To what kind of record. */
+	resource_type: string,
+	/**  Which. */
+	resource_id: string | null,
+	/**  Whose PHI. */
+	member_id: string | null,
+	/**  Whether PHI was read or written. */
+	phi_accessed: boolean,
+	/**  The client: application, address, self-description (JSON text). */
+	client_info: string,
+};
+
+/**  Where an export went. */
+export type AuditExport = {
+	/**  The file written (readable by this user only). */
+	path: string,
+	/**  Events in it. */
+	rows: number,
+};
+
+/**  What the trail is filtered by; every field given must match. */
+export type AuditFilter = AuditFilter_Serialize | AuditFilter_Deserialize;
+
+/**  What the trail is filtered by; every field given must match. */
+export type AuditFilter_Deserialize = {
+	/**  The login that acted. */
+	user?: string | null,
+	/**  The staff group it acted in. */
+	role?: StaffRole | null,
+	/**  Whose PHI the event concerns. */
+	member_id?: string | null,
+	/**  A claim, or a row of it (lines, notes, documents, diagnoses). */
+	claim_id?: string | null,
+	/**  A provider, or a row of theirs (credentials, contracts). */
+	provider_id?: string | null,
+	/**  view, insert, update, delete, export, release, reassign, … */
+	action?: string | null,
+	/**  Only events that read or wrote PHI. */
+	phi_only: boolean,
+	/**  From this moment (inclusive). */
+	from?: string | null,
+	/**  Until this moment (exclusive). */
+	to?: string | null,
+	/**
+	 *  Part of the client's description: application name, address, or
+	 *  what the client says of itself.
+	 */
+	client?: string | null,
+};
+
+/**  What the trail is filtered by; every field given must match. */
+export type AuditFilter_Serialize = {
+	/**  The login that acted. */
+	user: string | null,
+	/**  The staff group it acted in. */
+	role: StaffRole | null,
+	/**  Whose PHI the event concerns. */
+	member_id: string | null,
+	/**  A claim, or a row of it (lines, notes, documents, diagnoses). */
+	claim_id: string | null,
+	/**  A provider, or a row of theirs (credentials, contracts). */
+	provider_id: string | null,
+	/**  view, insert, update, delete, export, release, reassign, … */
+	action: string | null,
+	/**  Only events that read or wrote PHI. */
+	phi_only: boolean,
+	/**  From this moment (inclusive). */
+	from: string | null,
+	/**  Until this moment (exclusive). */
+	to: string | null,
+	/**
+	 *  Part of the client's description: application name, address, or
+	 *  what the client says of itself.
+	 */
+	client: string | null,
+};
+
+/**  A page of the trail, newest first. */
+export type AuditPage = AuditPage_Serialize | AuditPage_Deserialize;
+
+/**  A page of the trail, newest first. */
+export type AuditPage_Deserialize = {
+	/**  The events. */
+	entries: AuditEntry_Deserialize[],
+	/**  Pass as `before` for the next (older) page; none at the end. */
+	next_before?: number | null,
+};
+
+/**  A page of the trail, newest first. */
+export type AuditPage_Serialize = {
+	/**  The events. */
+	entries: AuditEntry_Serialize[],
+	/**  Pass as `before` for the next (older) page; none at the end. */
+	next_before: number | null,
+};
+
 /**  One benefit category of the plan. */
 export type BenefitFact = {
 	/**  office_visit, lab, surgery, … */
@@ -308,6 +515,87 @@ export type CentralSettings_Serialize = {
 	tls_mode: TlsMode,
 	/**  CA bundle for `verify-ca` / `verify-full`; the system roots otherwise. */
 	tls_root_cert?: string,
+};
+
+/**  Where and how the chain is broken. `seq` names the row to look at. */
+export type ChainBreak = 
+/**  A row is missing from a lane: its positions jump. */
+{ kind: "gap"; 
+/**  The lane. */
+lane: number; 
+/**  The lane position that should have come next. */
+expected: number; 
+/**  The lane position found instead. */
+found: number; 
+/**  The row found in its place. */
+seq: number } | 
+/**
+ *  The row does not link to the row before it in its lane (deleted,
+ *  moved or reordered rows).
+ */
+{ kind: "broken_link"; 
+/**  The lane. */
+lane: number; 
+/**  The row whose prev_hash is wrong. */
+seq: number } | 
+/**  The row's content no longer matches its hash (an edit). */
+{ kind: "content_changed"; 
+/**  The lane. */
+lane: number; 
+/**  The edited row. */
+seq: number } | 
+/**
+ *  A lane's head records more (or other) rows than the lane has: rows
+ *  at its end were removed.
+ */
+{ kind: "head_mismatch"; 
+/**  The lane. */
+lane: number; 
+/**  The last lane position the head recorded. */
+head_seq: number; 
+/**  The last lane position found. */
+last_seq: number };
+
+/**  A verification's answer, with when and how long. */
+export type ChainCheck = ChainCheck_Serialize | ChainCheck_Deserialize;
+
+/**  A verification's answer, with when and how long. */
+export type ChainCheck_Deserialize = {
+	/**  Rows read and the first break. */
+	report: ChainReport_Deserialize,
+	/**  When it finished. */
+	checked_at: string,
+	/**  How long it took. */
+	millis: number,
+};
+
+/**  A verification's answer, with when and how long. */
+export type ChainCheck_Serialize = {
+	/**  Rows read and the first break. */
+	report: ChainReport_Serialize,
+	/**  When it finished. */
+	checked_at: string,
+	/**  How long it took. */
+	millis: number,
+};
+
+/**  Result of a verification run. */
+export type ChainReport = ChainReport_Serialize | ChainReport_Deserialize;
+
+/**  Result of a verification run. */
+export type ChainReport_Deserialize = {
+	/**  Rows read. */
+	rows_checked: number,
+	/**  The first break found (by reading order), if any. */
+	first_break?: ChainBreak | null,
+};
+
+/**  Result of a verification run. */
+export type ChainReport_Serialize = {
+	/**  Rows read. */
+	rows_checked: number,
+	/**  The first break found (by reading order), if any. */
+	first_break: ChainBreak | null,
 };
 
 /**  The claim's own fields. */
@@ -1515,6 +1803,36 @@ export type LocalStatus_Serialize = {
 /**  The member, in full. PHI: the screen masks what it does not need. */
 export type Member = Member_Serialize | Member_Deserialize;
 
+/**  One person's dealings with a member's data. */
+export type MemberAccess = {
+	/**  The login. */
+	db_user: string,
+	/**  Its staff group. */
+	db_role: string,
+	/**  Views of the member's records. */
+	views: number,
+	/**  Changes to them (inserts, updates, deletes). */
+	changes: number,
+	/**  Other events (exports, releases, …). */
+	other: number,
+	/**  First event. */
+	first_at: string,
+	/**  Latest event. */
+	last_at: string,
+};
+
+/**  A member as the access report names them. PHI: Debug shows the id only. */
+export type MemberRef = {
+	/**  Id (what the trail records). */
+	id: string,
+	/**  Member number. */
+	member_number: string,
+	/**  "Last, First". */
+	name: string,
+	/**  Date of birth, to tell namesakes apart. */
+	date_of_birth: string,
+};
+
 /**  The member, in full. PHI: the screen masks what it does not need. */
 export type Member_Deserialize = {
 	/**  The payer's member id. */
@@ -2388,6 +2706,29 @@ export type StatusChange_Serialize = {
 	at: string,
 	/**  Why, when given. */
 	reason: string | null,
+};
+
+/**  Ids behind the numbers a person types into the trail's filter. */
+export type Subjects = Subjects_Serialize | Subjects_Deserialize;
+
+/**  Ids behind the numbers a person types into the trail's filter. */
+export type Subjects_Deserialize = {
+	/**  The member with the member number given. */
+	member_id?: string | null,
+	/**  The claim with the claim number given. */
+	claim_id?: string | null,
+	/**  The provider with the NPI given. */
+	provider_id?: string | null,
+};
+
+/**  Ids behind the numbers a person types into the trail's filter. */
+export type Subjects_Serialize = {
+	/**  The member with the member number given. */
+	member_id: string | null,
+	/**  The claim with the claim number given. */
+	claim_id: string | null,
+	/**  The provider with the NPI given. */
+	provider_id: string | null,
 };
 
 /**  What the status bar shows about sync. */

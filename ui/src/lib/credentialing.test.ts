@@ -6,12 +6,14 @@ describe("rooms", () => {
   it("gives a credentialing specialist only the credentialing room: no claims, no member PHI", () => {
     expect(rooms(["credentialing"])).toEqual(["credentialing"]);
   });
-  it("gives adjudicators and supervisors the claims desk only", () => {
+  it("gives adjudicators the claims desk only", () => {
     expect(rooms(["adjudicator"])).toEqual(["desk"]);
-    expect(rooms(["adjudicator", "supervisor"])).toEqual(["desk"]);
   });
-  it("gives an administrator both, the desk first", () => {
-    expect(rooms(["admin"])).toEqual(["desk", "credentialing"]);
+  it("starts a supervisor in supervision, with the claims desk beside it", () => {
+    expect(rooms(["adjudicator", "supervisor"])).toEqual(["supervisor", "desk"]);
+  });
+  it("gives an administrator every room, the desk first", () => {
+    expect(rooms(["admin"])).toEqual(["desk", "credentialing", "supervisor"]);
   });
   it("gives a login in no staff group nothing", () => {
     expect(rooms([])).toEqual([]);

@@ -8,7 +8,7 @@ import type {
 } from "./bindings";
 
 /** The rooms of the app; a login sees those its groups open. */
-export type Room = "desk" | "credentialing";
+export type Room = "desk" | "credentialing" | "supervisor";
 
 /**
  * Rooms for a login's groups, the one to open first at the front. Central
@@ -18,12 +18,15 @@ export type Room = "desk" | "credentialing";
  */
 export function rooms(roles: readonly StaffRole[]): Room[] {
   const out: Room[] = [];
+  // A supervisor starts in supervision; they adjudicate too.
+  if (roles.includes("supervisor") && !roles.includes("admin")) out.push("supervisor");
   if (roles.some((r) => r === "adjudicator" || r === "supervisor" || r === "admin")) out.push("desk");
   if (roles.some((r) => r === "credentialing" || r === "admin")) out.push("credentialing");
+  if (roles.includes("admin")) out.push("supervisor");
   return out;
 }
 
-export const ROOM_NAMES: Record<Room, string> = { desk: "Claims", credentialing: "Credentialing" };
+export const ROOM_NAMES: Record<Room, string> = { desk: "Claims", credentialing: "Credentialing", supervisor: "Supervision" };
 
 /** The dashboard's counts, each opening the list behind it. */
 export type WorkList = "expiring_30" | "expiring_60" | "expiring_90" | "stale_verifications" | "recredential_due" | "pending";
