@@ -9,6 +9,7 @@ use claimdesk_core::audit_trail::{
     self, AuditDetail, AuditFilter, AuditPage, MemberAccess, MemberRef,
 };
 use claimdesk_core::central::CentralError;
+use claimdesk_core::team;
 use claimdesk_core::ErrorCode;
 use claimdesk_local::documents::{create_private, unique_path};
 use serde::Serialize;
@@ -253,4 +254,82 @@ pub async fn export_audit(
         path: path.display().to_string(),
         rows: u32::try_from(rows).unwrap_or(u32::MAX),
     })
+}
+
+/// Every live lease: who holds which claim, since when.
+#[tauri::command]
+#[specta::specta]
+pub async fn team_leases(state: State<'_, AppState>) -> Result<Vec<team::HeldClaim>, CommandError> {
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    team::leases(&mut conn, Utc::now())
+        .await
+        .map_err(|e| desk.central_error(e))
+}
+
+/// Logins a claim can be given to.
+#[tauri::command]
+#[specta::specta]
+pub async fn team_adjudicators(state: State<'_, AppState>) -> Result<Vec<String>, CommandError> {
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    team::adjudicators(&mut conn)
+        .await
+        .map_err(|e| desk.central_error(e))
+}
+
+/// Releases a held claim to the queue (`to` none) or gives it to another
+/// adjudicator. Central records either in the audit trail.
+#[tauri::command]
+#[specta::specta]
+pub async fn reassign_lease(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    to: Option<String>,
+) -> Result<(), CommandError> {
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    team::reassign(
+        &mut conn,
+        claim_id,
+        to.as_deref().map(str::trim).filter(|t| !t.is_empty()),
+    )
+    .await
+    .map_err(|e| desk.central_error(e))
+}
+
+/// Claims routed for approval above their adjudicator's authority.
+#[tauri::command]
+#[specta::specta]
+pub async fn routed_claims(
+    state: State<'_, AppState>,
+) -> Result<Vec<team::RoutedClaim>, CommandError> {
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    team::routed(&mut conn)
+        .await
+        .map_err(|e| desk.central_error(e))
+}
+
+/// Approves a routed claim for payment, or returns it for review, with a
+/// note (required) that goes on the claim.
+#[tauri::command]
+#[specta::specta]
+pub async fn decide_routed(
+    state: State<'_, AppState>,
+    claim_id: Uuid,
+    approve: bool,
+    note: String,
+) -> Result<i32, CommandError> {
+    if note.trim().is_empty() {
+        return Err(CommandError::new(
+            ErrorCode::InvalidInput,
+            "Write a note: it goes on the claim with your decision.",
+        ));
+    }
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    team::decide_routed(&mut conn, claim_id, approve, &note)
+        .await
+        .map_err(|e| desk.central_error(e))
 }

@@ -27,6 +27,7 @@ pub mod scram;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod team;
 pub mod users;
 
 pub use error::ErrorCode;

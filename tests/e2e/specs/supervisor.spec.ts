@@ -1,7 +1,8 @@
-// The supervisor's audit room on the real window: the trail filtered to one
+// The supervisor's room on the real window: the trail filtered to one
 // member and exported (the export itself in the trail), a row tampered with
-// by the database owner and the chain check naming it, and the per-member
-// access report.
+// by the database owner and the chain check naming it, the per-member
+// access report, a held claim released to the queue, and a claim routed
+// above authority approved with a note.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
@@ -132,5 +133,52 @@ describe("supervision", () => {
     for (const row of await b.$$('[data-testid="access-row"]')) names.push(await row.getText());
     expect(names.some((n) => n.startsWith(USER))).toBe(true);
     await screenshot(b, "supervisor-access-report");
+  });
+
+  it("releases a claim someone holds, and the release is in the trail", async () => {
+    const b = app.browser;
+    const [claim, number] = sql(
+      `SELECT q.claim_id, c.claim_number FROM claimdesk.queue_entry q JOIN claimdesk.claim c ON c.id = q.claim_id
+       WHERE q.lease_holder IS NULL AND NOT q.pended ORDER BY q.claim_id DESC LIMIT 1`,
+    ).split("|");
+    sql(`UPDATE claimdesk.queue_entry SET lease_holder = 'demo', leased_at = now() - interval '20 minutes',
+           lease_expires_at = now() + interval '10 minutes' WHERE claim_id = '${claim}'`);
+    await byTestId(b, "tab-leases").click();
+    const row = b.$(`[data-testid="lease-row"][data-claim="${number}"]`);
+    await row.waitForDisplayed({ timeout: 15_000 });
+    expect(await row.getText()).toContain("demo");
+    await screenshot(b, "supervisor-leases");
+    await row.$('[data-testid="lease-release"]').click();
+    await until(b, async () => !(await row.isExisting()), "the released claim is still listed");
+    expect(sql(`SELECT lease_holder IS NULL FROM claimdesk.queue_entry WHERE claim_id = '${claim}'`)).toBe("t");
+    expect(
+      sql(`SELECT db_user, old_values ->> 'lease_holder' FROM claimdesk.audit_log
+           WHERE action = 'reassign' AND resource_id = '${claim}' ORDER BY seq DESC LIMIT 1`),
+    ).toBe(`${USER}|demo`);
+  });
+
+  it("approves a claim routed above its adjudicator's authority, with a note", async () => {
+    const b = app.browser;
+    const [claim, number] = sql(
+      `UPDATE claimdesk.claim SET requires_approval = true, approved_by = NULL, approved_at = NULL,
+              adjudicated_by = 'demo', adjudicated_at = now()
+       WHERE id = (SELECT id FROM claimdesk.claim WHERE status = 'approved' AND NOT requires_approval ORDER BY id LIMIT 1)
+       RETURNING id, claim_number`,
+    ).split("|");
+    await byTestId(b, "tab-approvals").click();
+    const row = b.$(`[data-testid="routed-row"][data-claim="${number}"]`);
+    await row.waitForDisplayed({ timeout: 15_000 });
+    // A decision without a note is refused in words, and nothing changes.
+    await row.$('[data-testid="routed-approve"]').click();
+    await byTestId(b, "sup-error").waitForDisplayed();
+    expect(sql(`SELECT approved_by IS NULL FROM claimdesk.claim WHERE id = '${claim}'`)).toBe("t");
+    await row.$('[data-testid="routed-note"]').setValue("Operative report supports the units");
+    await screenshot(b, "supervisor-approvals");
+    await row.$('[data-testid="routed-approve"]').click();
+    await until(b, async () => !(await row.isExisting()), "the approved claim is still waiting");
+    expect(sql(`SELECT approved_by, status FROM claimdesk.claim WHERE id = '${claim}'`)).toBe(`${USER}|approved`);
+    expect(sql(`SELECT body FROM claimdesk.claim_note WHERE claim_id = '${claim}' AND author = '${USER}'`)).toBe(
+      "Approved for payment: Operative report supports the units",
+    );
   });
 });

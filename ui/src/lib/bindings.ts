@@ -127,6 +127,22 @@ export const commands = {
 	 *  the export in the trail.
 	 */
 	exportAudit: (filter: AuditFilter_Deserialize) => typedError<AuditExport, CommandError>(__TAURI_INVOKE("export_audit", { filter })),
+	/**  Every live lease: who holds which claim, since when. */
+	teamLeases: () => typedError<HeldClaim_Serialize[], CommandError>(__TAURI_INVOKE("team_leases")),
+	/**  Logins a claim can be given to. */
+	teamAdjudicators: () => typedError<string[], CommandError>(__TAURI_INVOKE("team_adjudicators")),
+	/**
+	 *  Releases a held claim to the queue (`to` none) or gives it to another
+	 *  adjudicator. Central records either in the audit trail.
+	 */
+	reassignLease: (claimId: string, to: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("reassign_lease", { claimId, to })),
+	/**  Claims routed for approval above their adjudicator's authority. */
+	routedClaims: () => typedError<RoutedClaim_Serialize[], CommandError>(__TAURI_INVOKE("routed_claims")),
+	/**
+	 *  Approves a routed claim for payment, or returns it for review, with a
+	 *  note (required) that goes on the claim.
+	 */
+	decideRouted: (claimId: string, approve: boolean, note: string) => typedError<number, CommandError>(__TAURI_INVOKE("decide_routed", { claimId, approve, note })),
 };
 
 /* Types */
@@ -1655,6 +1671,45 @@ export type Group =
 /**  Other adjustment. */
 "OA";
 
+/**  A claim someone holds: a live lease. */
+export type HeldClaim = HeldClaim_Serialize | HeldClaim_Deserialize;
+
+/**  A claim someone holds: a live lease. */
+export type HeldClaim_Deserialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  Who holds it. */
+	holder: string,
+	/**  Since when. */
+	leased_at: string,
+	/**  Until when, unless renewed. */
+	expires_at: string,
+	/**  Queue priority (1 urgent … 4 low). */
+	priority_rank: number,
+	/**  Prompt-pay due date. */
+	prompt_pay_due?: string | null,
+};
+
+/**  A claim someone holds: a live lease. */
+export type HeldClaim_Serialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  Who holds it. */
+	holder: string,
+	/**  Since when. */
+	leased_at: string,
+	/**  Until when, unless renewed. */
+	expires_at: string,
+	/**  Queue priority (1 urgent … 4 low). */
+	priority_rank: number,
+	/**  Prompt-pay due date. */
+	prompt_pay_due: string | null,
+};
+
 /**
  *  An import's progress: `done` of `total` in `stage` (rows for reading and
  *  storing, list entries for screening).
@@ -2653,6 +2708,57 @@ export type RelatedLine = {
 	place_of_service: string,
 	/**  Billed. */
 	billed: string,
+};
+
+/**  A claim decided above its adjudicator's authority, waiting for a supervisor. */
+export type RoutedClaim = RoutedClaim_Serialize | RoutedClaim_Deserialize;
+
+/**  A claim decided above its adjudicator's authority, waiting for a supervisor. */
+export type RoutedClaim_Deserialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  approved or partially_approved. */
+	status: string,
+	/**  Billed. */
+	total_billed: string,
+	/**  To be paid. */
+	total_paid?: string | null,
+	/**  Who decided it. */
+	adjudicated_by?: string | null,
+	/**  When. */
+	adjudicated_at?: string | null,
+	/**  Their authority limit, the amount that routed it. */
+	authority_limit?: string | null,
+	/**  Prompt-pay due date. */
+	prompt_pay_due?: string | null,
+	/**  The claim's version, for the decision. */
+	version: number,
+};
+
+/**  A claim decided above its adjudicator's authority, waiting for a supervisor. */
+export type RoutedClaim_Serialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  approved or partially_approved. */
+	status: string,
+	/**  Billed. */
+	total_billed: string,
+	/**  To be paid. */
+	total_paid: string | null,
+	/**  Who decided it. */
+	adjudicated_by: string | null,
+	/**  When. */
+	adjudicated_at: string | null,
+	/**  Their authority limit, the amount that routed it. */
+	authority_limit: string | null,
+	/**  Prompt-pay due date. */
+	prompt_pay_due: string | null,
+	/**  The claim's version, for the decision. */
+	version: number,
 };
 
 /**

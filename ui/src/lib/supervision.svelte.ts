@@ -5,8 +5,10 @@ import {
   type AuditFilter_Deserialize as AuditFilter,
   type ChainCheck_Serialize as ChainCheck,
   type CommandError,
+  type HeldClaim,
   type MemberAccess,
   type MemberRef,
+  type RoutedClaim_Serialize as RoutedClaim,
 } from "./bindings";
 import { asCommandError } from "./errors";
 import { PAGE, emptyFilter, toFilter, type FilterForm } from "./audit";
@@ -29,6 +31,11 @@ export class Supervision {
   checking = $state(false);
   member = $state<MemberRef | null>(null);
   access = $state<MemberAccess[]>([]);
+  leases = $state<HeldClaim[]>([]);
+  adjudicators = $state<string[]>([]);
+  routed = $state<RoutedClaim[]>([]);
+  /** Notes being written for routed claims, by claim id. */
+  notes = $state<Record<string, string>>({});
   error = $state<CommandError | null>(null);
   notice = $state<string | null>(null);
 
@@ -120,5 +127,41 @@ export class Supervision {
   async memberEvents(memberNumber: string): Promise<void> {
     this.form = { ...emptyFilter(), memberNumber };
     await this.search();
+  }
+
+  async loadLeases(): Promise<void> {
+    const [leases, people] = await Promise.all([this.#run(commands.teamLeases()), this.#run(commands.teamAdjudicators())]);
+    if (leases) this.leases = leases;
+    if (people) this.adjudicators = people;
+  }
+
+  /** Returns a held claim to the queue, or gives it to `to`. */
+  async reassign(lease: HeldClaim, to: string | null): Promise<void> {
+    this.error = null;
+    await this.#run(commands.reassignLease(lease.claim_id, to));
+    // The command answers nothing on success: the error is what tells.
+    if (this.error) return;
+    this.notice = to ? `${lease.claim_number} reassigned to ${to}.` : `${lease.claim_number} released to the queue.`;
+    await this.loadLeases();
+  }
+
+  async loadRouted(): Promise<void> {
+    const routed = await this.#run(commands.routedClaims());
+    if (routed) this.routed = routed;
+  }
+
+  /** Approves a routed claim for payment or returns it to review, with the note written for it. */
+  async decideRouted(claim: RoutedClaim, approve: boolean): Promise<void> {
+    this.error = null;
+    const note = (this.notes[claim.claim_id] ?? "").trim();
+    if (!note) {
+      this.error = { code: "invalid_input", message: "Write a note: it goes on the claim with your decision." };
+      return;
+    }
+    const done = await this.#run(commands.decideRouted(claim.claim_id, approve, note));
+    if (done === null) return;
+    delete this.notes[claim.claim_id];
+    this.notice = approve ? `${claim.claim_number} approved for payment.` : `${claim.claim_number} returned for review.`;
+    await this.loadRouted();
   }
 }
