@@ -15,9 +15,7 @@ import {
 } from "./bindings";
 import { draftFromComparison, type WorkList } from "./credentialing";
 import { toBase64 } from "./documents";
-import { asCommandError } from "./errors";
-
-type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+import { settle, type CommandResult } from "./errors";
 
 /** Matches shown at once; the count says when there are more. */
 export const PAGE = 200;
@@ -59,18 +57,8 @@ export class CredentialingDesk {
   report = $state<ImportReport | null>(null);
   #searchSeq = 0;
 
-  async #run<T>(call: Promise<Result<T>>): Promise<T | null> {
-    try {
-      const result = await call;
-      if (result.status === "error") {
-        this.error = result.error;
-        return null;
-      }
-      return result.data;
-    } catch (thrown) {
-      this.error = asCommandError(thrown);
-      return null;
-    }
+  #run<T>(call: Promise<CommandResult<T>>): Promise<T | null> {
+    return settle(call, (error) => (this.error = error));
   }
 
   /** Searches the directory; a slower earlier answer never replaces a later one. */

@@ -53,3 +53,24 @@ export function asCommandError(thrown: unknown): CommandError {
   }
   return { code: "internal", message: "ClaimDesk could not complete the request." };
 }
+
+/** A generated command's answer. */
+export type CommandResult<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+/**
+ * Awaits a command: its data, or null after handing the error (a refusal,
+ * or anything the IPC layer threw) to `onError` for the screen to show.
+ */
+export async function settle<T>(call: Promise<CommandResult<T>>, onError: (error: CommandError) => void): Promise<T | null> {
+  try {
+    const result = await call;
+    if (result.status === "error") {
+      onError(result.error);
+      return null;
+    }
+    return result.data;
+  } catch (thrown) {
+    onError(asCommandError(thrown));
+    return null;
+  }
+}

@@ -10,10 +10,8 @@ import {
   type MemberRef,
   type RoutedClaim_Serialize as RoutedClaim,
 } from "./bindings";
-import { asCommandError } from "./errors";
+import { settle, type CommandResult } from "./errors";
 import { PAGE, emptyFilter, toFilter, type FilterForm } from "./audit";
-
-type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
 /**
  * The supervisor's audit room: the trail filtered and paged, an event's
@@ -39,18 +37,8 @@ export class Supervision {
   error = $state<CommandError | null>(null);
   notice = $state<string | null>(null);
 
-  async #run<T>(call: Promise<Result<T>>): Promise<T | null> {
-    try {
-      const result = await call;
-      if (result.status === "error") {
-        this.error = result.error;
-        return null;
-      }
-      return result.data;
-    } catch (thrown) {
-      this.error = asCommandError(thrown);
-      return null;
-    }
+  #run<T>(call: Promise<CommandResult<T>>): Promise<T | null> {
+    return settle(call, (error) => (this.error = error));
   }
 
   /** Applies the form: resolves its numbers, then loads the newest page. */
