@@ -293,83 +293,200 @@ struct Run {
 /// Each lane's head: its last position and hash.
 type Heads = std::collections::BTreeMap<i16, (i64, Vec<u8>)>;
 
+/// Checks one row against its lane so far; false at a break (recorded).
+fn check(run: &mut Run, heads: &Heads, row: &RowRef<'_>, prev_hash: &[u8], stored: &[u8]) -> bool {
+    run.rows += 1;
+    let lane = row.lane.unwrap_or(0);
+    let lane_seq = row.lane_seq.unwrap_or(row.seq);
+    let seq = clamp(row.seq);
+    // Content first: a row's hash covers its lane, its position and its
+    // link, so any edit to the row itself is named as one.
+    let broken = match run.lanes.get(&lane) {
+        _ if hash_of(prev_hash, row).as_slice() != stored => {
+            Some(ChainBreak::ContentChanged { lane, seq })
+        }
+        Some(s) if lane_seq != s.last_lane_seq + 1 => Some(ChainBreak::Gap {
+            lane,
+            expected: clamp(s.last_lane_seq + 1),
+            found: clamp(lane_seq),
+            seq,
+        }),
+        Some(s) if prev_hash != s.last_hash.as_slice() => {
+            Some(ChainBreak::BrokenLink { lane, seq })
+        }
+        _ => None,
+    };
+    if broken.is_some() {
+        run.first_break = broken;
+        return false;
+    }
+    if heads.get(&lane).is_some_and(|(at, _)| *at == lane_seq) {
+        run.at_head.insert(lane, stored.to_vec());
+    }
+    match run.lanes.get_mut(&lane) {
+        Some(s) => {
+            s.last_lane_seq = lane_seq;
+            s.last_hash.clear();
+            s.last_hash.extend_from_slice(stored);
+        }
+        None => {
+            run.lanes.insert(
+                lane,
+                Segment {
+                    first_seq: row.seq,
+                    first_lane_seq: lane_seq,
+                    first_prev: prev_hash.to_vec(),
+                    last_lane_seq: lane_seq,
+                    last_hash: stored.to_vec(),
+                },
+            );
+        }
+    }
+    true
+}
+
+/// A field of a binary COPY tuple: its bytes, or none for NULL.
+fn field<'a>(buf: &'a [u8], at: &mut usize) -> Option<Option<&'a [u8]>> {
+    let len = i32::from_be_bytes(buf.get(*at..*at + 4)?.try_into().ok()?);
+    *at += 4;
+    if len < 0 {
+        return Some(None);
+    }
+    let bytes = buf.get(*at..*at + len as usize)?;
+    *at += len as usize;
+    Some(Some(bytes))
+}
+
+/// One tuple of [`SELECT_ROWS`] from binary COPY, or none when `buf` does
+/// not hold all of it yet. `Err` when the bytes are not what was asked for.
+#[allow(clippy::type_complexity)]
+fn tuple<'a>(
+    buf: &'a [u8],
+    at: &mut usize,
+) -> Result<Option<Option<(RowRef<'a>, &'a [u8], &'a [u8])>>, sqlx::Error> {
+    let bad = |what: &str| sqlx::Error::Protocol(format!("audit COPY: {what}"));
+    let start = *at;
+    let Some(count) = buf.get(*at..*at + 2) else {
+        return Ok(None);
+    };
+    let count = i16::from_be_bytes([count[0], count[1]]);
+    *at += 2;
+    if count == -1 {
+        return Ok(Some(None));
+    }
+    if count != 16 {
+        return Err(bad("unexpected column count"));
+    }
+    let mut f: [Option<&[u8]>; 16] = [None; 16];
+    for slot in &mut f {
+        match field(buf, at) {
+            Some(v) => *slot = v,
+            None => {
+                *at = start;
+                return Ok(None);
+            }
+        }
+    }
+    let int8 = |v: Option<&[u8]>| -> Result<Option<i64>, sqlx::Error> {
+        v.map(|b| {
+            b.try_into()
+                .map(i64::from_be_bytes)
+                .map_err(|_| bad("int8"))
+        })
+        .transpose()
+    };
+    let text = |v: Option<&'a [u8]>| -> Result<Option<&'a str>, sqlx::Error> {
+        v.map(|b| std::str::from_utf8(b).map_err(|_| bad("text")))
+            .transpose()
+    };
+    let need = |v: Option<&'a str>| v.ok_or_else(|| bad("null where a value belongs"));
+    // timestamptz: microseconds since 2000-01-01 UTC.
+    let micros = int8(f[1])?.ok_or_else(|| bad("time"))?;
+    let occurred_at = DateTime::<Utc>::from_timestamp_micros(micros + 946_684_800_000_000)
+        .ok_or_else(|| bad("time"))?;
+    let row = RowRef {
+        seq: int8(f[0])?.ok_or_else(|| bad("seq"))?,
+        occurred_at,
+        db_user: need(text(f[2])?)?,
+        db_role: need(text(f[3])?)?,
+        action: need(text(f[4])?)?,
+        resource_type: need(text(f[5])?)?,
+        resource_id: text(f[6])?,
+        member_id: f[7]
+            .map(|b| Uuid::from_slice(b).map_err(|_| bad("uuid")))
+            .transpose()?,
+        phi_accessed: f[8].is_some_and(|b| b == [1]),
+        old_values: text(f[9])?,
+        new_values: text(f[10])?,
+        client_info: need(text(f[11])?)?,
+        lane: f[14]
+            .map(|b| {
+                b.try_into()
+                    .map(i16::from_be_bytes)
+                    .map_err(|_| bad("int2"))
+            })
+            .transpose()?,
+        lane_seq: int8(f[15])?,
+    };
+    Ok(Some(Some((
+        row,
+        f[12].ok_or_else(|| bad("prev_hash"))?,
+        f[13].ok_or_else(|| bad("row_hash"))?,
+    ))))
+}
+
 /// Checks the rows with `from <= seq < to` in reading order: within each
 /// lane, positions contiguous, links and content intact. Stops at the
-/// first break. Streams, so memory stays flat.
+/// first break. Reads binary COPY (less work per row on both sides than
+/// the row protocol) and parses rows in place, so memory stays flat.
 async fn scan(
     conn: &mut PgConnection,
     heads: &Heads,
     from: i64,
     to: i64,
 ) -> Result<Run, sqlx::Error> {
-    use sqlx::Row as _;
-    let sql = format!("{SELECT_ROWS} WHERE seq >= $1 AND seq < $2 ORDER BY seq");
-    let mut rows = sqlx::query(&sql).bind(from).bind(to).fetch(&mut *conn);
+    const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+    let sql = format!(
+        "COPY ({SELECT_ROWS} WHERE seq >= {from} AND seq < {to} ORDER BY seq) TO STDOUT (FORMAT binary)"
+    );
+    let mut stream = conn.copy_out_raw(&sql).await?;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut at = 0usize;
+    let mut header = false;
     let mut run = Run::default();
-    while let Some(r) = rows.try_next().await? {
-        run.rows += 1;
-        let row = RowRef {
-            seq: r.try_get(0)?,
-            occurred_at: r.try_get(1)?,
-            db_user: r.try_get(2)?,
-            db_role: r.try_get(3)?,
-            action: r.try_get(4)?,
-            resource_type: r.try_get(5)?,
-            resource_id: r.try_get(6)?,
-            member_id: r.try_get(7)?,
-            phi_accessed: r.try_get(8)?,
-            old_values: r.try_get(9)?,
-            new_values: r.try_get(10)?,
-            client_info: r.try_get(11)?,
-            lane: r.try_get(14)?,
-            lane_seq: r.try_get(15)?,
-        };
-        let prev_hash: &[u8] = r.try_get(12)?;
-        let stored: &[u8] = r.try_get(13)?;
-        let lane = row.lane.unwrap_or(0);
-        let lane_seq = row.lane_seq.unwrap_or(row.seq);
-        let seq = clamp(row.seq);
-        // Content first: a row's hash covers its lane, its position and its
-        // link, so any edit to the row itself is named as one.
-        let broken = match run.lanes.get(&lane) {
-            _ if hash_of(prev_hash, &row).as_slice() != stored => {
-                Some(ChainBreak::ContentChanged { lane, seq })
-            }
-            Some(s) if lane_seq != s.last_lane_seq + 1 => Some(ChainBreak::Gap {
-                lane,
-                expected: clamp(s.last_lane_seq + 1),
-                found: clamp(lane_seq),
-                seq,
-            }),
-            Some(s) if prev_hash != s.last_hash.as_slice() => {
-                Some(ChainBreak::BrokenLink { lane, seq })
-            }
-            _ => None,
-        };
-        if broken.is_some() {
-            run.first_break = broken;
-            break;
+    // The stream is read to its end even after a break or the trailer: the
+    // connection cannot be used again until the COPY is done.
+    let mut done = false;
+    while let Some(chunk) = stream.try_next().await? {
+        if done {
+            continue;
         }
-        if heads.get(&lane).is_some_and(|(at, _)| *at == lane_seq) {
-            run.at_head.insert(lane, stored.to_vec());
-        }
-        match run.lanes.get_mut(&lane) {
-            Some(s) => {
-                s.last_lane_seq = lane_seq;
-                s.last_hash.clear();
-                s.last_hash.extend_from_slice(stored);
+        buf.drain(..at);
+        at = 0;
+        buf.extend_from_slice(&chunk);
+        if !header {
+            // Signature, flags, then an extension area of the given length.
+            if buf.len() < 19 {
+                continue;
             }
-            None => {
-                run.lanes.insert(
-                    lane,
-                    Segment {
-                        first_seq: row.seq,
-                        first_lane_seq: lane_seq,
-                        first_prev: prev_hash.to_vec(),
-                        last_lane_seq: lane_seq,
-                        last_hash: stored.to_vec(),
-                    },
-                );
+            if &buf[..11] != SIGNATURE {
+                return Err(sqlx::Error::Protocol("audit COPY: not binary COPY".into()));
+            }
+            let ext = u32::from_be_bytes(buf[15..19].try_into().expect("four bytes")) as usize;
+            if buf.len() < 19 + ext {
+                continue;
+            }
+            at = 19 + ext;
+            header = true;
+        }
+        while let Some(next) = tuple(&buf, &mut at)? {
+            let Some((row, prev, stored)) = next else {
+                done = true;
+                break;
+            };
+            if !check(&mut run, heads, &row, prev, stored) {
+                done = true;
+                break;
             }
         }
     }
