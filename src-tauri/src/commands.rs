@@ -220,10 +220,35 @@ pub(crate) struct Desk {
 impl Desk {
     fn error(&self, e: DeskError) -> CommandError {
         match e {
-            DeskError::Central(e) => CentralError::from_sqlx(e, &self.settings).into(),
+            DeskError::Central(e) => self.central_error(e),
             DeskError::Open(e) => e.into(),
         }
     }
+
+    /// A central failure in the words and code of this session's settings.
+    pub(crate) fn central_error(&self, e: sqlx::Error) -> CommandError {
+        CentralError::from_sqlx(e, &self.settings).into()
+    }
+
+    /// A connection of the session's pool, for reads and calls that go to
+    /// central live.
+    pub(crate) async fn connection(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, CommandError> {
+        self.central
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| self.central_error(e))
+    }
+}
+
+/// A file the UI sent as base64.
+pub(crate) fn decode_file(content: &str) -> Result<Vec<u8>, CommandError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(content.as_bytes())
+        .map_err(|_| CommandError::new(ErrorCode::InvalidInput, "The file did not arrive whole."))
 }
 
 pub(crate) async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandError> {
@@ -392,13 +417,8 @@ pub async fn attach_document(
     file_name: String,
     content: String,
 ) -> Result<AttachedDocument, CommandError> {
-    use base64::Engine as _;
     let cache = local_cache(&state).await?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(content.as_bytes())
-        .map_err(|_| {
-            CommandError::new(ErrorCode::InvalidInput, "The file did not arrive whole.")
-        })?;
+    let bytes = decode_file(&content)?;
     let attached = documents::attach(
         &cache,
         claim_id,

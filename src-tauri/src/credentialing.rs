@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use claimdesk_core::central::CentralError;
 use claimdesk_core::leie::{self, ImportProgress, ImportReport};
 use claimdesk_core::nppes::{Registry, RegistryQuery, RegistryRecord};
 use claimdesk_core::ErrorCode;
@@ -24,7 +23,7 @@ use crate::commands::{desk, not_logged_in};
 use crate::error::CommandError;
 use crate::state::AppState;
 
-/// The directory, the cache it reads and the sync pass it reflects.
+/// The directory, the cache it reads and when its records last changed.
 async fn directory(
     state: &State<'_, AppState>,
 ) -> Result<(Arc<LiveDirectory>, Cache, Option<chrono::DateTime<Utc>>), CommandError> {
@@ -33,7 +32,7 @@ async fn directory(
     Ok((
         local.directory(),
         local.cache().clone(),
-        local.status().borrow().synced_at,
+        local.status().borrow().reference_changed_at,
     ))
 }
 
@@ -58,11 +57,11 @@ pub async fn search_providers(
     query: DirectoryQuery,
     limit: u32,
 ) -> Result<DirectoryMatches, CommandError> {
-    let (live, cache, synced_at) = directory(&state).await?;
+    let (live, cache, changed_at) = directory(&state).await?;
     let limit = limit.clamp(1, 500) as usize;
     let npi_problem = query.npi_problem();
     Ok(live
-        .with(&cache, synced_at, |d| {
+        .with(&cache, changed_at, |d| {
             let mut found: Vec<ProviderRow> =
                 d.search(&query, limit + 1).into_iter().cloned().collect();
             let more = found.len() > limit;
@@ -85,8 +84,8 @@ pub async fn provider_profile(
     state: State<'_, AppState>,
     id: Uuid,
 ) -> Result<ProviderProfile, CommandError> {
-    let (live, cache, synced_at) = directory(&state).await?;
-    live.with(&cache, synced_at, |d| d.profile(id))
+    let (live, cache, changed_at) = directory(&state).await?;
+    live.with(&cache, changed_at, |d| d.profile(id))
         .await?
         .ok_or_else(|| {
             CommandError::new(
@@ -102,10 +101,10 @@ pub async fn provider_profile(
 pub async fn credentialing_dashboard(
     state: State<'_, AppState>,
 ) -> Result<Dashboard, CommandError> {
-    let (live, cache, synced_at) = directory(&state).await?;
+    let (live, cache, changed_at) = directory(&state).await?;
     let now = Utc::now();
     Ok(live
-        .with(&cache, synced_at, |d| d.dashboard(now.date_naive(), now))
+        .with(&cache, changed_at, |d| d.dashboard(now.date_naive(), now))
         .await?)
 }
 
@@ -130,9 +129,7 @@ pub async fn verify_credential(
         .await
         .map_err(|e| match e {
             credentialing::VerifyError::Problem(p) => CommandError::new(ErrorCode::InvalidInput, p),
-            credentialing::VerifyError::Central(e) => {
-                CentralError::from_sqlx(e, &desk.settings).into()
-            }
+            credentialing::VerifyError::Central(e) => desk.central_error(e),
         })?;
     let (live, _, _) = directory(&state).await?;
     live.record(credential.clone(), verification.clone()).await;
@@ -152,9 +149,9 @@ pub async fn compare_with_registry(
     provider_id: Uuid,
 ) -> Result<RegistryComparison, CommandError> {
     let registry = registry(&state)?;
-    let (live, cache, synced_at) = directory(&state).await?;
+    let (live, cache, changed_at) = directory(&state).await?;
     let profile = live
-        .with(&cache, synced_at, |d| d.profile(provider_id))
+        .with(&cache, changed_at, |d| d.profile(provider_id))
         .await?
         .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such provider here."))?;
     Ok(credentialing::compare_with_registry(&registry, &profile, Utc::now()).await?)
@@ -189,15 +186,9 @@ pub async fn import_leie(
     content: String,
     progress: Channel<ImportProgress>,
 ) -> Result<ImportReport, CommandError> {
-    use base64::Engine as _;
     let desk = desk(&state).await?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(content.as_bytes())
-        .map_err(|_| {
-            CommandError::new(ErrorCode::InvalidInput, "The file did not arrive whole.")
-        })?;
-    let central_error = |e| -> CommandError { CentralError::from_sqlx(e, &desk.settings).into() };
-    let mut conn = desk.central.pool().acquire().await.map_err(central_error)?;
+    let bytes = crate::commands::decode_file(&content)?;
+    let mut conn = desk.connection().await?;
     let report = leie::import(&mut conn, &bytes, Uuid::now_v7(), |p| {
         // A closed window is no reason to stop an import.
         let _ = progress.send(p);
@@ -207,7 +198,7 @@ pub async fn import_leie(
         leie::ImportError::File(problem) => {
             CommandError::new(ErrorCode::InvalidInput, problem.to_string())
         }
-        leie::ImportError::Central(e) => central_error(e),
+        leie::ImportError::Central(e) => desk.central_error(e),
     })?;
     tracing::info!(
         entries = report.entries,

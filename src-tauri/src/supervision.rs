@@ -8,7 +8,6 @@ use claimdesk_core::audit::{self, ChainReport};
 use claimdesk_core::audit_trail::{
     self, AuditDetail, AuditFilter, AuditPage, MemberAccess, MemberRef,
 };
-use claimdesk_core::central::CentralError;
 use claimdesk_core::team;
 use claimdesk_core::ErrorCode;
 use claimdesk_local::documents::{create_private, unique_path};
@@ -16,23 +15,9 @@ use serde::Serialize;
 use tauri::State;
 use uuid::Uuid;
 
-use crate::commands::{desk, Desk};
+use crate::commands::desk;
 use crate::error::CommandError;
 use crate::state::AppState;
-
-impl Desk {
-    fn central_error(&self, e: sqlx::Error) -> CommandError {
-        CentralError::from_sqlx(e, &self.settings).into()
-    }
-
-    async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, CommandError> {
-        self.central
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| self.central_error(e))
-    }
-}
 
 /// A page of the audit trail, newest first; `before` continues from the
 /// last page's end.

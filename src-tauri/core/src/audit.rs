@@ -49,18 +49,6 @@ pub struct AuditRow {
     pub lane_seq: Option<i64>,
 }
 
-impl AuditRow {
-    /// The lane the row belongs to.
-    pub fn lane(&self) -> i16 {
-        self.lane.unwrap_or(0)
-    }
-
-    /// Its place in its lane.
-    pub fn lane_seq(&self) -> i64 {
-        self.lane_seq.unwrap_or(self.seq)
-    }
-}
-
 /// The SQL that reads rows in the shape [`AuditRow`] expects.
 pub const SELECT_ROWS: &str = "SELECT seq, occurred_at, db_user, db_role, action, resource_type, \
      resource_id, member_id, phi_accessed, old_values::text AS old_values, \

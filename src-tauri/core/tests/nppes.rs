@@ -14,19 +14,8 @@ use replay::{route, ReplayServer, Reply};
 
 /// The registry as the recordings answered it: which request got which answer.
 async fn registry() -> (ReplayServer, Registry) {
-    let server = ReplayServer::start(vec![
-        route(
-            &[("number", "1568946812")],
-            Reply::Recording("api-8bdc8b.json"),
-        ),
-        route(
-            &[("number", "1720377294")],
-            Reply::Recording("api-b2f594.json"),
-        ),
-        route(
-            &[("number", "1234567893")],
-            Reply::Recording("api-a2f836.json"),
-        ),
+    let mut routes = replay::by_number();
+    routes.extend([
         route(
             &[("last_name", "ABERNATHY")],
             Reply::Recording("api-34c18d.json"),
@@ -57,8 +46,8 @@ async fn registry() -> (ReplayServer, Registry) {
             &[("city", "BADGATEWAY")],
             Reply::Raw(502, "<html>502 Bad Gateway</html>"),
         ),
-    ])
-    .await;
+    ]);
+    let server = ReplayServer::start(routes).await;
     let registry = Registry::new(&server.base_url(), Duration::from_millis(800)).unwrap();
     (server, registry)
 }

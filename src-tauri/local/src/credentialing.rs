@@ -646,8 +646,8 @@ pub async fn verify(
     ))
 }
 
-/// The directory as the screens use it: loaded from the cache once per
-/// sync pass and searched in memory, with verifications recorded here
+/// The directory as the screens use it: loaded from the cache when the
+/// reference records change and searched in memory, with verifications recorded here
 /// shown at once (and kept until a sync brings them into the cache).
 #[derive(Debug, Default)]
 pub struct LiveDirectory {
@@ -661,20 +661,21 @@ struct LiveState {
 }
 
 impl LiveDirectory {
-    /// Runs `f` on the directory as of the sync pass that ended at
-    /// `synced_at`, reading the cache again when a pass ended since.
+    /// Runs `f` on the directory as of the reference records that changed
+    /// at `changed_at` (the engine's `reference_changed_at`), reading the
+    /// cache again only when they changed since it was read.
     pub async fn with<R>(
         &self,
         cache: &Cache,
-        synced_at: Option<DateTime<Utc>>,
+        changed_at: Option<DateTime<Utc>>,
         f: impl FnOnce(&Directory) -> R,
     ) -> Result<R, CacheError> {
         let mut state = self.inner.lock().await;
         let LiveState { loaded, recorded } = &mut *state;
-        if loaded.as_ref().is_none_or(|(at, _)| *at != synced_at) {
+        if loaded.as_ref().is_none_or(|(at, _)| *at != changed_at) {
             let mut directory = Directory::load(cache).await?;
             directory.settle(recorded);
-            *loaded = Some((synced_at, directory));
+            *loaded = Some((changed_at, directory));
         }
         Ok(f(&loaded.as_ref().expect("loaded above").1))
     }

@@ -38,6 +38,9 @@ pub struct SyncStatus {
     /// When the queue itself last caught up (before reference data and
     /// leased claims follow), so the queue can show without waiting.
     pub queue_synced_at: Option<DateTime<Utc>>,
+    /// When a pull last brought reference records (providers, credentials,
+    /// plans, …) that changed: screens built from them reload only then.
+    pub reference_changed_at: Option<DateTime<Utc>>,
     /// Claims in the cached queue.
     pub queue_len: u32,
     /// Outbox entries waiting to be sent.
@@ -293,26 +296,29 @@ async fn pull(
         status.send_modify(|s| s.queue_synced_at = Some(now));
     }
     // Reference records (plans, providers, credentials, …) follow the queue.
-    let result = match (result, plan.as_ref()) {
+    let pulled = match (result, plan.as_ref()) {
         (Ok(_), Some(known)) => {
-            pull_reference(cache, central, known, config.limits.batch, (config.now)())
-                .await
-                .map(|_| ())
+            pull_reference(cache, central, known, config.limits.batch, (config.now)()).await
         }
         (Ok(_), None) => match ReferencePlan::discover(central).await {
-            Ok(found) => pull_reference(
-                cache,
-                central,
-                plan.insert(found),
-                config.limits.batch,
-                (config.now)(),
-            )
-            .await
-            .map(|_| ()),
+            Ok(found) => {
+                pull_reference(
+                    cache,
+                    central,
+                    plan.insert(found),
+                    config.limits.batch,
+                    (config.now)(),
+                )
+                .await
+            }
             Err(e) => Err(sync::SyncError::Central(e)),
         },
         (Err(e), _) => Err(e),
     };
+    let reference_changed = pulled
+        .as_ref()
+        .is_ok_and(|report| report.values().any(|&rows| rows > 0));
+    let result = pulled.map(|_| ());
     // Then the person's leased claims in full, for offline work.
     let result = match result {
         Ok(()) => keep_leased(cache, central, leases, config).await,
@@ -325,6 +331,9 @@ async fn pull(
                 s.online = true;
                 s.first_sync = None;
                 s.synced_at = Some(now);
+                if reference_changed {
+                    s.reference_changed_at = Some(now);
+                }
                 s.last_error = None;
             });
             Ok(())

@@ -14,17 +14,23 @@ use claimdesk_local::credentialing::{
     VerifyError,
 };
 use claimdesk_local::reference::{pull_reference, ReferencePlan};
-use replay::{route, ReplayServer, Reply};
+use replay::ReplayServer;
 use uuid::Uuid;
 
-#[tokio::test]
-async fn the_directory_and_work_lists_match_central() {
-    let mut db = support::seeded(200, 7, 40).await;
-    let desk = support::desk(&mut db, "credentialing").await;
+/// A credentialing specialist whose cache holds the reference tables.
+async fn synced(db: &mut support::common::TestDb) -> (support::Desk, ReferencePlan) {
+    let desk = support::desk(db, "credentialing").await;
     let plan = ReferencePlan::discover(&desk.central).await.unwrap();
     pull_reference(&desk.cache, &desk.central, &plan, 500, Utc::now())
         .await
         .unwrap();
+    (desk, plan)
+}
+
+#[tokio::test]
+async fn the_directory_and_work_lists_match_central() {
+    let mut db = support::seeded(200, 7, 40).await;
+    let (desk, _) = synced(&mut db).await;
     let dir = Directory::load(&desk.cache).await.unwrap();
     let providers: i64 = sqlx::query_scalar("SELECT count(*) FROM claimdesk.provider")
         .fetch_one(&db.owner)
@@ -178,11 +184,7 @@ async fn the_directory_and_work_lists_match_central() {
 #[tokio::test]
 async fn a_verification_is_recorded_on_central_and_shown_at_once() {
     let mut db = support::seeded(60, 11, 40).await;
-    let desk = support::desk(&mut db, "credentialing").await;
-    let plan = ReferencePlan::discover(&desk.central).await.unwrap();
-    pull_reference(&desk.cache, &desk.central, &plan, 500, Utc::now())
-        .await
-        .unwrap();
+    let (desk, plan) = synced(&mut db).await;
     let (credential, provider): (Uuid, Uuid) = sqlx::query_as(
         "SELECT c.id, c.provider_id FROM claimdesk.provider_credential c
          JOIN claimdesk.contract k ON k.provider_id = c.provider_id
@@ -376,25 +378,11 @@ async fn a_provider_is_compared_with_the_npi_registry() {
     .execute(&db.owner)
     .await
     .unwrap();
-    let desk = support::desk(&mut db, "credentialing").await;
-    let plan = ReferencePlan::discover(&desk.central).await.unwrap();
-    pull_reference(&desk.cache, &desk.central, &plan, 500, Utc::now())
-        .await
-        .unwrap();
+    let (desk, _) = synced(&mut db).await;
     let dir = Directory::load(&desk.cache).await.unwrap();
     let mut profile = dir.profile(provider).unwrap();
 
-    let server = ReplayServer::start(vec![
-        route(
-            &[("number", "1720377294")],
-            Reply::Recording("api-b2f594.json"),
-        ),
-        route(
-            &[("number", "1234567893")],
-            Reply::Recording("api-a2f836.json"),
-        ),
-    ])
-    .await;
+    let server = ReplayServer::start(replay::by_number()).await;
     let registry = Registry::new(&server.base_url(), std::time::Duration::from_secs(5)).unwrap();
     let now = Utc::now();
     let compared = credentialing::compare_with_registry(&registry, &profile, now)

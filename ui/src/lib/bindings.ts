@@ -2853,6 +2853,11 @@ export type SyncStatus_Deserialize = {
 	 *  leased claims follow), so the queue can show without waiting.
 	 */
 	queue_synced_at?: string | null,
+	/**
+	 *  When a pull last brought reference records (providers, credentials,
+	 *  plans, …) that changed: screens built from them reload only then.
+	 */
+	reference_changed_at?: string | null,
 	/**  Claims in the cached queue. */
 	queue_len: number,
 	/**  Outbox entries waiting to be sent. */
@@ -2876,6 +2881,11 @@ export type SyncStatus_Serialize = {
 	 *  leased claims follow), so the queue can show without waiting.
 	 */
 	queue_synced_at: string | null,
+	/**
+	 *  When a pull last brought reference records (providers, credentials,
+	 *  plans, …) that changed: screens built from them reload only then.
+	 */
+	reference_changed_at: string | null,
 	/**  Claims in the cached queue. */
 	queue_len: number,
 	/**  Outbox entries waiting to be sent. */

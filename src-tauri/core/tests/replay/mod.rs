@@ -42,6 +42,26 @@ pub fn route(params: &[(&'static str, &'static str)], reply: Reply) -> Route {
     }
 }
 
+/// Which recording answers a lookup of which NPI (the recordings' names
+/// are hashes): an organization, an individual, and an NPI the registry
+/// does not know.
+pub fn by_number() -> Vec<Route> {
+    vec![
+        route(
+            &[("number", "1568946812")],
+            Reply::Recording("api-8bdc8b.json"),
+        ),
+        route(
+            &[("number", "1720377294")],
+            Reply::Recording("api-b2f594.json"),
+        ),
+        route(
+            &[("number", "1234567893")],
+            Reply::Recording("api-a2f836.json"),
+        ),
+    ]
+}
+
 /// A running replay server.
 pub struct ReplayServer {
     pub addr: SocketAddr,
