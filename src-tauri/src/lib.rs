@@ -51,6 +51,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         supervision::resolve_audit_subjects,
         supervision::member_access_report,
         supervision::export_audit,
+        supervision::team_dashboard,
         supervision::team_leases,
         supervision::team_adjudicators,
         supervision::reassign_lease,

@@ -3,12 +3,12 @@
 //! is in `claimdesk_core::audit` and `claimdesk_core::audit_trail`; reads go
 //! to central live.
 
-use chrono::Utc;
+use chrono::{Local, Utc};
 use claimdesk_core::audit::{self, ChainReport};
 use claimdesk_core::audit_trail::{
     self, AuditDetail, AuditFilter, AuditPage, MemberAccess, MemberRef,
 };
-use claimdesk_core::team;
+use claimdesk_core::{dashboard, team};
 use claimdesk_core::ErrorCode;
 use claimdesk_local::documents::{create_private, unique_path};
 use serde::Serialize;
@@ -239,6 +239,21 @@ pub async fn export_audit(
         path: path.display().to_string(),
         rows: u32::try_from(rows).unwrap_or(u32::MAX),
     })
+}
+
+/// The team dashboard over `span`, read live from central; the desk's
+/// calendar day decides what is past due.
+#[tauri::command]
+#[specta::specta]
+pub async fn team_dashboard(
+    state: State<'_, AppState>,
+    span: dashboard::DashboardSpan,
+) -> Result<dashboard::TeamDashboard, CommandError> {
+    let desk = desk(&state).await?;
+    let mut conn = desk.connection().await?;
+    dashboard::team_dashboard(&mut conn, Utc::now(), Local::now().date_naive(), span)
+        .await
+        .map_err(|e| desk.central_error(e))
 }
 
 /// Every live lease: who holds which claim, since when.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_trail;
 pub mod central;
 pub mod credentialing;
+pub mod dashboard;
 pub mod decision;
 pub mod document_file;
 pub mod domain;

@@ -1360,8 +1360,13 @@ fn generate_claim(
         status,
         "approved" | "partially_approved" | "denied" | "paid" | "appealed"
     );
-    let adjudicated_at =
-        decided.then(|| received_at + Duration::hours(g.rng.gen_range(2..(24 * 20))));
+    // Decisions happened before the day of the seed: the team dashboard
+    // reads queue depth and throughput back from the status history.
+    let day_start = Utc.from_utc_datetime(&today.and_time(NaiveTime::MIN));
+    let adjudicated_at = decided.then(|| {
+        (received_at + Duration::hours(g.rng.gen_range(2..(24 * 20))))
+            .min(day_start - Duration::hours(1))
+    });
     let denial = (status == "denied" || status == "appealed").then(|| {
         if dup_of.is_some() {
             DENIALS[3]
@@ -1457,12 +1462,14 @@ fn generate_claim(
         Some((group, carc, why)) => c.text(group).text(carc).text(why),
         None => c.null().null().null(),
     };
-    match adjudicated_at {
-        Some(at) => c
-            .text(&format!("seed_adjudicator_{}", g.rng.gen_range(1..=12)))
-            .val(at.to_rfc3339()),
-        None => c.null().null(),
-    };
+    let adjudicator = adjudicated_at.map(|at| {
+        let who = format!("seed_adjudicator_{}", g.rng.gen_range(1..=12));
+        c.text(&who).val(at.to_rfc3339());
+        who
+    });
+    if adjudicator.is_none() {
+        c.null().null();
+    }
     c.text(&format!("PA{}", g.digits(8)));
     c.end();
 
@@ -1521,7 +1528,25 @@ fn generate_claim(
         .val(received_at.to_rfc3339())
         .null();
     out.history.end();
-    if let Some(at) = adjudicated_at {
+    // Pends and voids are in the history too, so that replaying it gives
+    // each claim's status at any moment (no extra draws: the rest of the
+    // seed stays as it was).
+    if matches!(status, "pended" | "void") {
+        out.history
+            .val(g.uuid())
+            .val(id)
+            .text("received")
+            .text(status)
+            .text(&if status == "void" {
+                "intake".to_string()
+            } else {
+                format!("seed_adjudicator_{}", id.as_bytes()[0] % 12 + 1)
+            })
+            .val((received_at + Duration::hours(6)).to_rfc3339())
+            .null();
+        out.history.end();
+    }
+    if let (Some(at), Some(who)) = (adjudicated_at, &adjudicator) {
         let to = if status == "appealed" {
             "denied"
         } else {
@@ -1532,12 +1557,13 @@ fn generate_claim(
             .val(id)
             .text("in_review")
             .text(to)
-            .text("seed_adjudicator")
+            .text(who)
             .val(at.to_rfc3339())
             .null();
         out.history.end();
         if status == "appealed" || (status == "denied" && g.chance(0.2)) {
-            let submitted = at + Duration::days(g.rng.gen_range(3..40));
+            let submitted = (at + Duration::days(g.rng.gen_range(3..40)))
+                .min((day_start - Duration::minutes(30)).max(at));
             let (astatus, decided_at) = if status == "appealed" {
                 (g.pick(&["submitted", "under_review"]), None)
             } else {

@@ -127,6 +127,11 @@ export const commands = {
 	 *  the export in the trail.
 	 */
 	exportAudit: (filter: AuditFilter_Deserialize) => typedError<AuditExport, CommandError>(__TAURI_INVOKE("export_audit", { filter })),
+	/**
+	 *  The team dashboard over `span`, read live from central; the desk's
+	 *  calendar day decides what is past due.
+	 */
+	teamDashboard: (span: DashboardSpan) => typedError<TeamDashboard_Serialize, CommandError>(__TAURI_INVOKE("team_dashboard", { span })),
 	/**  Every live lease: who holds which claim, since when. */
 	teamLeases: () => typedError<HeldClaim_Serialize[], CommandError>(__TAURI_INVOKE("team_leases")),
 	/**  Logins a claim can be given to. */
@@ -202,6 +207,35 @@ export type Adjudication_Serialize = {
 	member_responsibility: string,
 };
 
+/**  One person's work over the span. */
+export type AdjudicatorThroughput = AdjudicatorThroughput_Serialize | AdjudicatorThroughput_Deserialize;
+
+/**  One person's work over the span. */
+export type AdjudicatorThroughput_Deserialize = {
+	/**  Their login. */
+	login: string,
+	/**  What they decided or pended. */
+	outcomes: Outcomes,
+	/**
+	 *  Mean hours from a claim's receipt to this person's decision, to 0.1 h
+	 *  (seed 004's processing hours); None without decisions.
+	 */
+	avg_processing_hours?: string | null,
+};
+
+/**  One person's work over the span. */
+export type AdjudicatorThroughput_Serialize = {
+	/**  Their login. */
+	login: string,
+	/**  What they decided or pended. */
+	outcomes: Outcomes,
+	/**
+	 *  Mean hours from a claim's receipt to this person's decision, to 0.1 h
+	 *  (seed 004's processing hours); None without decisions.
+	 */
+	avg_processing_hours: string | null,
+};
+
 /**  One adjustment on a line, as on an 835 CAS segment. */
 export type Adjustment = {
 	/**  Group code. */
@@ -220,6 +254,29 @@ export type AgingBand =
 "due_soon" | 
 /**  Past its due date: interest is accruing. */
 "overdue";
+
+/**  Open claims whose age since receipt falls in `[from_days, to_days]`. */
+export type AgingBucket = AgingBucket_Serialize | AgingBucket_Deserialize;
+
+/**  Open claims whose age since receipt falls in `[from_days, to_days]`. */
+export type AgingBucket_Deserialize = {
+	/**  Youngest age in the band, in days. */
+	from_days: number,
+	/**  None: and older. */
+	to_days?: number | null,
+	/**  Claims in the band. */
+	counts: PriorityCounts,
+};
+
+/**  Open claims whose age since receipt falls in `[from_days, to_days]`. */
+export type AgingBucket_Serialize = {
+	/**  Youngest age in the band, in days. */
+	from_days: number,
+	/**  None: and older. */
+	to_days: number | null,
+	/**  Claims in the band. */
+	counts: PriorityCounts,
+};
 
 /**  How the two sides compare on one field. */
 export type Agreement = 
@@ -1125,6 +1182,15 @@ export type CredentialRow_Serialize = {
 /**  The work lists, each behind a count on the dashboard. */
 export type Dashboard = Dashboard_Serialize | Dashboard_Deserialize;
 
+/**  How far back the dashboard looks, and in what steps. */
+export type DashboardSpan = 
+/**  The last 24 hours, hour by hour. */
+"day" | 
+/**  The last 7 days, in 6-hour steps. */
+"week" | 
+/**  The last 30 days, day by day. */
+"month";
+
 /**  The work lists, each behind a count on the dashboard. */
 export type Dashboard_Deserialize = {
 	/**  Credentials expiring within 30 days (including already expired and not yet marked). */
@@ -1254,6 +1320,14 @@ export type DecisionLine_Serialize = {
 	carc: string | null,
 	/**  Remark codes. */
 	rarc: string[],
+};
+
+/**  The queue at one moment. */
+export type DepthPoint = {
+	/**  The moment. */
+	at: string,
+	/**  Claims open then. */
+	counts: PriorityCounts,
 };
 
 /**  A diagnosis on the claim. */
@@ -2019,6 +2093,28 @@ export type OurWork_Serialize = {
 	lines: DecisionLine_Serialize[],
 };
 
+/**  The outcomes of the step ending at `to`. */
+export type OutcomePoint = {
+	/**  Start of the step (excluded). */
+	from: string,
+	/**  End of the step (included). */
+	to: string,
+	/**  What was decided or pended in it. */
+	outcomes: Outcomes,
+};
+
+/**  Decisions and pends in one step of the span. */
+export type Outcomes = {
+	/**  Approved in full. */
+	approved: number,
+	/**  Partly approved. */
+	partially_approved: number,
+	/**  Denied. */
+	denied: number,
+	/**  Pended. */
+	pended: number,
+};
+
 /**  A reason to pend, with how long a pend usually waits. */
 export type PendReason = {
 	/**  The code. */
@@ -2108,6 +2204,117 @@ export type Pricing_Serialize = {
 	authority_limit: string,
 	/**  The engine's figures and edits. */
 	adjudication: Adjudication_Serialize,
+};
+
+/**
+ *  Open claims counted by priority. A pended claim counts under `pended`
+ *  alone: it waits on someone outside the team, not on an adjudicator.
+ */
+export type PriorityCounts = {
+	/**  Urgent claims waiting. */
+	urgent: number,
+	/**  High. */
+	high: number,
+	/**  Normal. */
+	normal: number,
+	/**  Low. */
+	low: number,
+	/**  Pended, whatever their priority. */
+	pended: number,
+};
+
+/**  Prompt-pay standing of the open claims. */
+export type PromptPay = PromptPay_Serialize | PromptPay_Deserialize;
+
+/**  An open claim past or near its prompt-pay due date. */
+export type PromptPayClaim = PromptPayClaim_Serialize | PromptPayClaim_Deserialize;
+
+/**  An open claim past or near its prompt-pay due date. */
+export type PromptPayClaim_Deserialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  1 urgent … 4 low. */
+	priority_rank: number,
+	/**  Its status. */
+	status: string,
+	/**  When payment is due. */
+	prompt_pay_due: string,
+	/**  Billed. */
+	total_billed: string,
+	/**  Who holds it now, if anyone. */
+	holder?: string | null,
+	/**  Days to the due date, negative when past. */
+	days_left: number,
+	/**  Past due or due soon. */
+	band?: AgingBand | null,
+	/**  Interest if it were paid today (an upper bound: on the billed amount). */
+	exposure: string,
+};
+
+/**  An open claim past or near its prompt-pay due date. */
+export type PromptPayClaim_Serialize = {
+	/**  The claim. */
+	claim_id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  1 urgent … 4 low. */
+	priority_rank: number,
+	/**  Its status. */
+	status: string,
+	/**  When payment is due. */
+	prompt_pay_due: string,
+	/**  Billed. */
+	total_billed: string,
+	/**  Who holds it now, if anyone. */
+	holder: string | null,
+	/**  Days to the due date, negative when past. */
+	days_left: number,
+	/**  Past due or due soon. */
+	band: AgingBand | null,
+	/**  Interest if it were paid today (an upper bound: on the billed amount). */
+	exposure: string,
+};
+
+/**  Prompt-pay standing of the open claims. */
+export type PromptPay_Deserialize = {
+	/**  Claims past due. */
+	overdue: number,
+	/**  Billed on them. */
+	overdue_billed: string,
+	/**  Interest owed if every overdue claim were paid today. */
+	exposure: string,
+	/**  Due within [`DUE_SOON_DAYS`], today included. */
+	due_soon: number,
+	/**  Billed on them. */
+	due_soon_billed: string,
+	/**  What "soon" means, in days. */
+	due_soon_days: number,
+	/**  Annual interest rate used. */
+	interest_percent: string,
+	/**  The most urgent of them, the earliest due first (at most [`PROMPT_PAY_LIST`]). */
+	claims: PromptPayClaim_Deserialize[],
+};
+
+/**  Prompt-pay standing of the open claims. */
+export type PromptPay_Serialize = {
+	/**  Claims past due. */
+	overdue: number,
+	/**  Billed on them. */
+	overdue_billed: string,
+	/**  Interest owed if every overdue claim were paid today. */
+	exposure: string,
+	/**  Due within [`DUE_SOON_DAYS`], today included. */
+	due_soon: number,
+	/**  Billed on them. */
+	due_soon_billed: string,
+	/**  What "soon" means, in days. */
+	due_soon_days: number,
+	/**  Annual interest rate used. */
+	interest_percent: string,
+	/**  The most urgent of them, the earliest due first (at most [`PROMPT_PAY_LIST`]). */
+	claims: PromptPayClaim_Serialize[],
 };
 
 /**  The billing provider's standing. */
@@ -2894,6 +3101,45 @@ export type SyncStatus_Serialize = {
 	outbox_conflicts: number,
 	/**  Why the last attempt failed, if it did. */
 	last_error: ErrorCode | null,
+};
+
+/**  Everything the dashboard shows, as of `as_of`. */
+export type TeamDashboard = TeamDashboard_Serialize | TeamDashboard_Deserialize;
+
+/**  Everything the dashboard shows, as of `as_of`. */
+export type TeamDashboard_Deserialize = {
+	/**  When it was read. */
+	as_of: string,
+	/**  The span asked for. */
+	span: DashboardSpan,
+	/**  Oldest first; the last point is now. */
+	depth: DepthPoint[],
+	/**  Open claims by age. */
+	aging: AgingBucket_Deserialize[],
+	/**  Past- and near-due claims. */
+	prompt_pay: PromptPay_Deserialize,
+	/**  Oldest first. */
+	outcomes: OutcomePoint[],
+	/**  Most decisions first. */
+	adjudicators: AdjudicatorThroughput_Deserialize[],
+};
+
+/**  Everything the dashboard shows, as of `as_of`. */
+export type TeamDashboard_Serialize = {
+	/**  When it was read. */
+	as_of: string,
+	/**  The span asked for. */
+	span: DashboardSpan,
+	/**  Oldest first; the last point is now. */
+	depth: DepthPoint[],
+	/**  Open claims by age. */
+	aging: AgingBucket_Serialize[],
+	/**  Past- and near-due claims. */
+	prompt_pay: PromptPay_Serialize,
+	/**  Oldest first. */
+	outcomes: OutcomePoint[],
+	/**  Most decisions first. */
+	adjudicators: AdjudicatorThroughput_Serialize[],
 };
 
 /**
