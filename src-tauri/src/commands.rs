@@ -99,6 +99,7 @@ pub async fn login(
             "Enter your user name and password.",
         ));
     }
+    let lock = crate::autolock::prepare(&state, &password);
     let began = std::time::Instant::now();
     let session = CentralSession::connect(settings, &Credentials { username, password }).await?;
     let status = session.status(Utc::now()).await?;
@@ -134,6 +135,7 @@ pub async fn login(
     if let Some(previous) = state.session.lock().await.replace(session) {
         previous.close().await;
     }
+    crate::autolock::start(&state, lock);
     // Where a sign-in's time goes (BENCHMARKS.md, start-up).
     tracing::info!(
         central_ms,
@@ -191,6 +193,12 @@ pub async fn connection_status(
 #[tauri::command]
 #[specta::specta]
 pub async fn logout(state: State<'_, AppState>, wipe: bool) -> Result<(), CommandError> {
+    end_session(&state, wipe).await
+}
+
+/// Signs out: the lock, the viewable documents, the local side, central.
+pub(crate) async fn end_session(state: &AppState, wipe: bool) -> Result<(), CommandError> {
+    crate::autolock::stop(state);
     state.viewable.lock().await.clear();
     let local = state.local.lock().await.take();
     if let Some(local) = local {
@@ -269,6 +277,7 @@ pub(crate) async fn desk(state: &State<'_, AppState>) -> Result<Desk, CommandErr
 }
 
 pub(crate) async fn local_cache(state: &State<'_, AppState>) -> Result<Cache, CommandError> {
+    crate::autolock::ensure_unlocked(state).await?;
     state
         .local
         .lock()

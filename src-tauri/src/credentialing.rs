@@ -27,6 +27,7 @@ use crate::state::AppState;
 async fn directory(
     state: &State<'_, AppState>,
 ) -> Result<(Arc<LiveDirectory>, Cache, Option<chrono::DateTime<Utc>>), CommandError> {
+    crate::autolock::ensure_unlocked(state).await?;
     let local = state.local.lock().await;
     let local = local.as_ref().ok_or_else(not_logged_in)?;
     Ok((
@@ -173,6 +174,7 @@ pub async fn search_registry(
     state: State<'_, AppState>,
     query: RegistryQuery,
 ) -> Result<Vec<RegistryRecord>, CommandError> {
+    crate::autolock::ensure_unlocked(&state).await?;
     Ok(registry(&state)?.search(&query).await?)
 }
 

@@ -43,6 +43,9 @@ async fn answer(state: &AppState, request: &Request<Vec<u8>>) -> Response<Vec<u8
     let Some((id, page)) = parse(request) else {
         return plain(StatusCode::BAD_REQUEST, "Not a document address.", request);
     };
+    if crate::autolock::ensure_unlocked(state).await.is_err() {
+        return plain(StatusCode::FORBIDDEN, "ClaimDesk is locked.", request);
+    }
     if !state.viewable.lock().await.contains(&id) {
         return plain(StatusCode::FORBIDDEN, "Open the document first.", request);
     }

@@ -1,6 +1,7 @@
 //! The ClaimDesk desktop app: window set-up, state and thin commands over
 //! `claimdesk-core`.
 
+mod autolock;
 pub mod bindings;
 mod commands;
 mod credentialing;
@@ -25,6 +26,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         commands::connection_status,
         commands::local_status,
         commands::logout,
+        autolock::touch_session,
+        autolock::lock_session,
+        autolock::unlock_session,
         commands::queue_page,
         commands::open_claim,
         commands::view_document,

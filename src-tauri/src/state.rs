@@ -23,6 +23,8 @@ pub struct AppState {
     /// Documents opened through `view_document` (checked, view recorded)
     /// this session: the only ones the document scheme serves.
     pub viewable: Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// The signed-in session's inactivity lock.
+    pub autolock: std::sync::Mutex<Option<claimdesk_core::autolock::AutoLock>>,
     /// When `run` began, for the start-up figures `ui_ready` logs.
     pub started: std::time::Instant,
 }
@@ -42,6 +44,7 @@ impl AppState {
             local: Mutex::new(None),
             cache_notice: Mutex::new(None),
             viewable: Mutex::new(Default::default()),
+            autolock: std::sync::Mutex::new(None),
         }
     }
 }

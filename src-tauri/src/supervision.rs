@@ -8,8 +8,8 @@ use claimdesk_core::audit::{self, ChainReport};
 use claimdesk_core::audit_trail::{
     self, AuditDetail, AuditFilter, AuditPage, MemberAccess, MemberRef,
 };
-use claimdesk_core::{dashboard, team};
 use claimdesk_core::ErrorCode;
+use claimdesk_core::{dashboard, team};
 use claimdesk_local::documents::{create_private, unique_path};
 use serde::Serialize;
 use tauri::State;

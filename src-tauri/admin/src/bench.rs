@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use claimdesk_core::users::StaffRole;
 use rand::Rng;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -62,7 +63,7 @@ async fn release_all_leases(conn: &mut PgConnection) -> Result<()> {
 /// temporary adjudicator login, as real desktops would; it is dropped after.
 pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
     let mut admin = PgConnection::connect_with(owner).await?;
-    let (login, password) = temp_adjudicator(&mut admin).await?;
+    let (login, password) = temp_login(&mut admin, StaffRole::Adjudicator).await?;
     let result = run_as(
         &owner.clone().username(&login).password(&password),
         b,
@@ -73,9 +74,12 @@ pub async fn run(owner: &PgConnectOptions, b: &QueueBench) -> Result<()> {
     result
 }
 
-/// A throwaway adjudicator login with a random password, for benchmarks.
-pub async fn temp_adjudicator(admin: &mut PgConnection) -> Result<(String, String)> {
-    let login = format!("bench_adjudicator_{}", std::process::id());
+/// A throwaway login in `role` with a random password, for benchmarks.
+pub async fn temp_login(
+    admin: &mut PgConnection,
+    role: claimdesk_core::users::StaffRole,
+) -> Result<(String, String)> {
+    let login = format!("bench_{role}_{}", std::process::id());
     let password: String = rand::thread_rng()
         .sample_iter(&rand::distributions::Alphanumeric)
         .take(24)
@@ -85,14 +89,14 @@ pub async fn temp_adjudicator(admin: &mut PgConnection) -> Result<(String, Strin
         admin,
         &login,
         &claimdesk_core::Secret::new(password.clone()),
-        claimdesk_core::users::StaffRole::Adjudicator,
+        role,
         false,
     )
     .await?;
     Ok((login, password))
 }
 
-/// Drops a login [`temp_adjudicator`] made.
+/// Drops a login [`temp_login`] made.
 pub async fn drop_login(admin: &mut PgConnection, login: &str) -> Result<()> {
     sqlx::raw_sql(&format!("DROP ROLE IF EXISTS \"{login}\""))
         .execute(admin)

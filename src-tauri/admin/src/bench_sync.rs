@@ -18,7 +18,9 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
-use crate::bench::{drop_login, ms, percentile, temp_adjudicator};
+use claimdesk_core::users::StaffRole;
+
+use crate::bench::{drop_login, ms, percentile, temp_login};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -34,7 +36,7 @@ pub struct SyncBench {
 /// Runs the benchmark and prints a report in Markdown.
 pub async fn run(owner: &PgConnectOptions, b: &SyncBench) -> Result<()> {
     let mut admin = PgConnection::connect_with(owner).await?;
-    let (login, password) = temp_adjudicator(&mut admin).await?;
+    let (login, password) = temp_login(&mut admin, StaffRole::Adjudicator).await?;
     let result = run_as(
         &owner.clone().username(&login).password(&password),
         &login,

@@ -125,6 +125,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         changes: usize,
     },
+    /// The supervisor's team dashboard read as a supervisor, each span,
+    /// against seed 004's dashboard view. Uses the claims in the database.
+    Dashboard {
+        /// Timed reads of each.
+        #[arg(long, default_value_t = 20)]
+        reads: usize,
+    },
     /// Checkout throughput and latency of the work queue, against seed 001's
     /// OFFSET query. Seeds the database first when it is empty.
     Queue {
@@ -192,6 +199,7 @@ enum KeysCommand {
 
 mod bench;
 mod bench_audit;
+mod bench_dashboard;
 mod bench_sync;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -401,6 +409,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 },
             )
             .await?;
+        }
+        Command::Bench(BenchCommand::Dashboard { reads }) => {
+            bench_dashboard::run(&options, reads).await?;
         }
         Command::Bench(BenchCommand::Sync {
             head,

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     QueueEmpty,
     /// A command that needs a session was called while logged out.
     NotLoggedIn,
+    /// The session is locked after inactivity (or by the person): nothing
+    /// of theirs is read until they unlock it with their password.
+    SessionLocked,
     /// The settings file or an environment override is invalid.
     SettingsInvalid,
     /// Input from the user or a file was rejected.

@@ -7,6 +7,7 @@
 pub mod aging;
 pub mod audit;
 pub mod audit_trail;
+pub mod autolock;
 pub mod central;
 pub mod credentialing;
 pub mod dashboard;

@@ -111,6 +111,29 @@ impl Default for RegistrySettings {
     }
 }
 
+/// The signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Minutes without keyboard or mouse before the window locks, 1 to
+    /// [`MAX_LOCK_AFTER_MINUTES`].
+    pub lock_after_minutes: u32,
+}
+
+/// The longest inactivity timeout a site may set: seed 001's 30-minute
+/// session timeout. The lock cannot be turned off.
+pub const MAX_LOCK_AFTER_MINUTES: u32 = 30;
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        // HIPAA leaves the figure to the entity; 15 minutes is the common
+        // policy for workstations showing PHI.
+        Self {
+            lock_after_minutes: 15,
+        }
+    }
+}
+
 /// The whole settings file. One section per concern so later issues can add
 /// theirs without breaking existing files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -122,6 +145,8 @@ struct SettingsFile {
     documents: Option<DocumentSettings>,
     #[serde(default)]
     registries: Option<RegistrySettings>,
+    #[serde(default)]
+    session: Option<SessionSettings>,
 }
 
 /// Settings as loaded, with where each part came from.
@@ -133,6 +158,11 @@ pub struct LoadedSettings {
     pub documents: DocumentSettings,
     /// The outside registries.
     pub registries: RegistrySettings,
+    /// The session, as in the file.
+    pub session: SessionSettings,
+    /// The inactivity timeout in force, in seconds (the file's minutes, or
+    /// the environment's seconds).
+    pub lock_after_secs: u32,
     /// The file that was read, or would be read if it existed.
     pub file: PathBuf,
     /// Whether that file existed.
@@ -194,6 +224,8 @@ pub mod env {
     pub const DOCUMENT_CACHE_MIB: &str = "CLAIMDESK_DOCUMENT_CACHE_MIB";
     /// NPI Registry base URL override (the tests' replay server).
     pub const NPPES_BASE_URL: &str = "CLAIMDESK_NPPES_BASE_URL";
+    /// Inactivity timeout override in seconds, 5 to 1800 (demos, tests).
+    pub const LOCK_AFTER_SECONDS: &str = "CLAIMDESK_LOCK_AFTER_SECONDS";
 }
 
 /// Loads settings from `config_dir/settings.toml`, then applies overrides
@@ -203,7 +235,7 @@ pub fn load(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<LoadedSettings, SettingsError> {
     let file = config_dir.join(SETTINGS_FILE);
-    let (mut central, mut documents, mut registries, file_found) =
+    let (mut central, mut documents, mut registries, session, file_found) =
         match std::fs::read_to_string(&file) {
             Ok(text) => {
                 let parsed: SettingsFile =
@@ -215,6 +247,7 @@ pub fn load(
                     parsed.central.unwrap_or_default(),
                     parsed.documents.unwrap_or_default(),
                     parsed.registries.unwrap_or_default(),
+                    parsed.session.unwrap_or_default(),
                     true,
                 )
             }
@@ -222,6 +255,7 @@ pub fn load(
                 CentralSettings::default(),
                 DocumentSettings::default(),
                 RegistrySettings::default(),
+                SessionSettings::default(),
                 false,
             ),
             Err(source) => {
@@ -273,11 +307,32 @@ pub fn load(
     if let Some(url) = take(env::NPPES_BASE_URL) {
         registries.nppes_base_url = url;
     }
+    if !(1..=MAX_LOCK_AFTER_MINUTES).contains(&session.lock_after_minutes) {
+        return Err(SettingsError::Malformed {
+            path: file,
+            message: format!(
+                "session.lock_after_minutes must be between 1 and {MAX_LOCK_AFTER_MINUTES}"
+            ),
+        });
+    }
+    let mut lock_after_secs = session.lock_after_minutes * 60;
+    if let Some(secs) = take(env::LOCK_AFTER_SECONDS) {
+        lock_after_secs = secs
+            .parse()
+            .ok()
+            .filter(|s| (5..=MAX_LOCK_AFTER_MINUTES * 60).contains(s))
+            .ok_or(SettingsError::BadOverride {
+                name: env::LOCK_AFTER_SECONDS,
+                expected: "a whole number of seconds from 5 to 1800",
+            })?;
+    }
 
     Ok(LoadedSettings {
         central,
         documents,
         registries,
+        session,
+        lock_after_secs,
         file,
         file_found,
         overridden_by,
@@ -304,6 +359,40 @@ mod tests {
         assert_eq!(loaded.central, CentralSettings::default());
         assert!(!loaded.file_found);
         assert!(loaded.overridden_by.is_empty());
+    }
+
+    #[test]
+    fn lock_timeout_comes_from_the_file_or_the_environment_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load(dir.path(), vars(&[])).unwrap().lock_after_secs,
+            15 * 60
+        );
+        std::fs::write(
+            dir.path().join(SETTINGS_FILE),
+            "[session]\nlock_after_minutes = 5\n",
+        )
+        .unwrap();
+        let file = load(dir.path(), vars(&[])).unwrap();
+        assert_eq!(
+            (file.session.lock_after_minutes, file.lock_after_secs),
+            (5, 300)
+        );
+        let env = load(dir.path(), vars(&[(env::LOCK_AFTER_SECONDS, "8")])).unwrap();
+        assert_eq!(env.lock_after_secs, 8);
+        for bad in ["0", "4", "1801", "soon"] {
+            let err = load(dir.path(), vars(&[(env::LOCK_AFTER_SECONDS, bad)])).unwrap_err();
+            assert!(err.to_string().contains(env::LOCK_AFTER_SECONDS), "{err}");
+        }
+        for minutes in ["0", "31"] {
+            std::fs::write(
+                dir.path().join(SETTINGS_FILE),
+                format!("[session]\nlock_after_minutes = {minutes}\n"),
+            )
+            .unwrap();
+            let err = load(dir.path(), vars(&[])).unwrap_err();
+            assert!(err.to_string().contains("lock_after_minutes"), "{err}");
+        }
     }
 
     #[test]

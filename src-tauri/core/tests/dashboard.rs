@@ -134,7 +134,10 @@ async fn every_figure_matches_the_database_and_follows_new_work() {
             .sum::<Decimal>()
     );
     assert!(pay.exposure > Decimal::ZERO);
-    assert_eq!(pay.overdue_billed, overdue.iter().map(|d| d.2).sum::<Decimal>());
+    assert_eq!(
+        pay.overdue_billed,
+        overdue.iter().map(|d| d.2).sum::<Decimal>()
+    );
     assert_eq!(pay.claims.len(), due.len().min(50));
     let first = &pay.claims[0];
     assert_eq!(first.prompt_pay_due, due.iter().map(|d| d.1).min().unwrap());

@@ -680,6 +680,12 @@ impl LiveDirectory {
         Ok(f(&loaded.as_ref().expect("loaded above").1))
     }
 
+    /// Drops the directory from memory (the session locked); the next
+    /// use reads it from the cache again.
+    pub async fn forget(&self) {
+        self.inner.lock().await.loaded = None;
+    }
+
     /// Shows a verification central has just recorded.
     pub async fn record(&self, credential: CredentialRow, verification: VerificationRow) {
         let mut state = self.inner.lock().await;

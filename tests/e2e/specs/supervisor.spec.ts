@@ -1,4 +1,5 @@
-// The supervisor's room on the real window: the trail filtered to one
+// The supervisor's room on the real window: the team dashboard's figures
+// against the database, following new work by itself; the trail filtered to one
 // member and exported (the export itself in the trail), a row tampered with
 // by the database owner and the chain check naming it, the per-member
 // access report, a held claim released to the queue, and a claim routed
@@ -40,9 +41,51 @@ describe("supervision", () => {
     await app?.stop();
   });
 
+  it("shows the team's figures as the database has them, and follows new work by itself", async () => {
+    const b = app.browser;
+    await byTestId(b, "team-dashboard").waitForDisplayed({ timeout: 20_000 });
+    const kpi = async (id: string) => Number(await byTestId(b, id).getAttribute("data-value"));
+    await byTestId(b, "kpi-waiting").waitForDisplayed({ timeout: 20_000 });
+    const waiting = Number(sql(`SELECT count(*) FROM claimdesk.claim WHERE status IN ('received', 'in_review', 'appealed')`));
+    expect(await kpi("kpi-waiting")).toBe(waiting);
+    expect(await kpi("kpi-pended")).toBe(Number(sql(`SELECT count(*) FROM claimdesk.claim WHERE status = 'pended'`)));
+    // Past due by the desk's calendar day, on the queue's own due dates
+    // (the documents spec moves a claim to the head through them).
+    const d = new Date();
+    const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    const overdue = Number(sql(`SELECT count(*) FROM claimdesk.queue_entry WHERE prompt_pay_due < '${today}'`));
+    expect(await kpi("kpi-overdue")).toBe(overdue);
+    if (overdue > 0) expect(Number(await byTestId(b, "kpi-exposure").getAttribute("data-value"))).toBeGreaterThan(0);
+    // The four charts, the depth one with a line per priority and the pended.
+    for (const chart of ["chart-depth", "chart-aging", "chart-outcomes", "chart-rates"]) {
+      await byTestId(b, chart).waitForDisplayed();
+    }
+    for (const series of ["Urgent", "High", "Normal", "Low", "Pended"]) {
+      expect(await b.$(`[data-testid="chart-depth"] [data-series="${series}"]`).isExisting()).toBe(true);
+    }
+    await byTestId(b, "span-month").click();
+    await until(b, async () => (await b.$$('[data-testid="throughput-row"]').length) > 0, "nobody's throughput over 30 days");
+    await screenshot(b, "supervisor-dashboard");
+
+    // Work done elsewhere: a waiting claim denied on central. The dashboard
+    // shows it on its next read, nobody touching the window.
+    const before = await kpi("kpi-decided");
+    sql(`UPDATE claimdesk.claim SET status = 'denied', denial_group_code = 'CO', denial_carc = '16',
+           denial_explanation = 'Missing information.', adjudicated_by = session_user, adjudicated_at = now()
+         WHERE id = (SELECT q.claim_id FROM claimdesk.queue_entry q JOIN claimdesk.claim c ON c.id = q.claim_id
+                     WHERE c.status = 'received' AND q.lease_holder IS NULL ORDER BY c.claim_number DESC LIMIT 1)`);
+    await until(
+      b,
+      async () => (await kpi("kpi-waiting")) === waiting - 1 && (await kpi("kpi-decided")) === before + 1,
+      "the dashboard did not follow the denial by itself",
+      45_000,
+    );
+  });
+
   it("filters the trail to one member and exports it, the export recorded", async () => {
     const b = app.browser;
     await byTestId(b, "supervisor").waitForDisplayed({ timeout: 20_000 });
+    await byTestId(b, "tab-trail").click();
     await until(b, async () => (await b.$$('[data-testid="audit-row"]').length) > 0, "the trail did not load");
     await byTestId(b, "f-member").setValue(member.number);
     await byTestId(b, "audit-search").click();

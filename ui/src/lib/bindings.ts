@@ -27,6 +27,19 @@ export const commands = {
 	 *  computer's encrypted copy and its key are removed too.
 	 */
 	logout: (wipe: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("logout", { wipe })),
+	/**
+	 *  The person is at the keyboard: the timeout starts again. Refused with
+	 *  `session_locked` once the session has locked.
+	 */
+	touchSession: () => typedError<LockStatus_Serialize, CommandError>(__TAURI_INVOKE("touch_session")),
+	/**  Locks now: the window's inactivity timer, or the person stepping away. */
+	lockSession: (reason: LockReason) => typedError<LockStatus_Serialize, CommandError>(__TAURI_INVOKE("lock_session", { reason })),
+	/**
+	 *  Unlocks with the sign-in password. After five wrong ones the session
+	 *  ends (`not_logged_in`), as a sign-out would, keeping this computer's
+	 *  encrypted copy.
+	 */
+	unlockSession: (password: Secret<string>) => typedError<LockStatus_Serialize, CommandError>(__TAURI_INVOKE("unlock_session", { password })),
 	/**  A page of the cached queue in one of its saved views. */
 	queuePage: (view: QueueView, offset: number, limit: number) => typedError<QueuePage_Serialize, CommandError>(__TAURI_INVOKE("queue_page", { view, offset, limit })),
 	/**
@@ -1599,6 +1612,11 @@ export type ErrorCode =
 "queue_empty" | 
 /**  A command that needs a session was called while logged out. */
 "not_logged_in" | 
+/**
+ *  The session is locked after inactivity (or by the person): nothing
+ *  of theirs is read until they unlock it with their password.
+ */
+"session_locked" | 
 /**  The settings file or an environment override is invalid. */
 "settings_invalid" | 
 /**  Input from the user or a file was rejected. */
@@ -1877,6 +1895,13 @@ export type LoadedSettings_Deserialize = {
 	documents: DocumentSettings_Deserialize,
 	/**  The outside registries. */
 	registries: RegistrySettings_Deserialize,
+	/**  The session, as in the file. */
+	session: SessionSettings_Deserialize,
+	/**
+	 *  The inactivity timeout in force, in seconds (the file's minutes, or
+	 *  the environment's seconds).
+	 */
+	lock_after_secs: number,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -1893,6 +1918,13 @@ export type LoadedSettings_Serialize = {
 	documents: DocumentSettings_Serialize,
 	/**  The outside registries. */
 	registries: RegistrySettings_Serialize,
+	/**  The session, as in the file. */
+	session: SessionSettings_Serialize,
+	/**
+	 *  The inactivity timeout in force, in seconds (the file's minutes, or
+	 *  the environment's seconds).
+	 */
+	lock_after_secs: number,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -1927,6 +1959,36 @@ export type LocalStatus_Serialize = {
 	sync: SyncStatus_Serialize,
 	/**  Set once after a login that had to rebuild the cache. */
 	cache_rebuilt: RebuildReason | null,
+};
+
+/**  Why the session locked. */
+export type LockReason = 
+/**  No activity for the timeout. */
+"idle" | 
+/**  The person locked it. */
+"manual";
+
+/**  The lock as the window sees it. */
+export type LockStatus = LockStatus_Serialize | LockStatus_Deserialize;
+
+/**  The lock as the window sees it. */
+export type LockStatus_Deserialize = {
+	/**  Locked since, and why; None while unlocked. */
+	locked?: [string, LockReason] | null,
+	/**  Wrong passwords left before the session ends. */
+	tries_left: number,
+	/**  The timeout, in seconds. */
+	after_secs: number,
+};
+
+/**  The lock as the window sees it. */
+export type LockStatus_Serialize = {
+	/**  Locked since, and why; None while unlocked. */
+	locked: [string, LockReason] | null,
+	/**  Wrong passwords left before the session ends. */
+	tries_left: number,
+	/**  The timeout, in seconds. */
+	after_secs: number,
 };
 
 /**  The member, in full. PHI: the screen masks what it does not need. */
@@ -2978,6 +3040,27 @@ export type RoutedClaim_Serialize = {
  *  - The memory is zeroized on drop.
  */
 export type Secret<T> = T;
+
+/**  The signed-in session. */
+export type SessionSettings = SessionSettings_Serialize | SessionSettings_Deserialize;
+
+/**  The signed-in session. */
+export type SessionSettings_Deserialize = {
+	/**
+	 *  Minutes without keyboard or mouse before the window locks, 1 to
+	 *  [`MAX_LOCK_AFTER_MINUTES`].
+	 */
+	lock_after_minutes?: number,
+};
+
+/**  The signed-in session. */
+export type SessionSettings_Serialize = {
+	/**
+	 *  Minutes without keyboard or mouse before the window locks, 1 to
+	 *  [`MAX_LOCK_AFTER_MINUTES`].
+	 */
+	lock_after_minutes: number,
+};
 
 /**  The staff groups a login can belong to. */
 export type StaffRole = 

@@ -150,24 +150,32 @@ describe("labelIndices", () => {
     expect(labelIndices(2, 6)).toEqual([0, 1]);
     expect(labelIndices(5, 6)).toEqual([0, 1, 2, 3, 4]);
     expect(labelIndices(31, 6)).toEqual([0, 6, 12, 18, 24, 30]);
+    expect(labelIndices(30, 6)).toEqual([0, 6, 12, 17, 23, 29]);
   });
 
-  it("never crowds the last label", () => {
-    expect(labelIndices(30, 6)).toEqual([0, 6, 12, 18, 29]);
+  it("keeps labels at least minGap points apart", () => {
+    expect(labelIndices(30, 6, 11)).toEqual([0, 15, 29]);
+    expect(labelIndices(30, 6, 2.5)).toEqual([0, 6, 12, 17, 23, 29]);
+    expect(labelIndices(30, 6, 7)).toEqual([0, 7, 15, 22, 29]);
+    expect(labelIndices(1000, 6)).toEqual([0, 200, 400, 599, 799, 999]);
     for (let n = 2; n < 100; n++) {
       for (const max of [2, 3, 4, 6]) {
-        const picked = labelIndices(n, max);
-        const step = Math.ceil((n - 1) / (max - 1));
-        expect(picked.length).toBeLessThanOrEqual(max);
-        expect(picked[0]).toBe(0);
-        expect(picked[picked.length - 1]).toBe(n - 1);
-        for (let i = 1; i < picked.length; i++) expect(picked[i] - picked[i - 1]).toBeGreaterThanOrEqual(step);
+        for (const minGap of [1, 2.5, 4, 9]) {
+          const picked = labelIndices(n, max, minGap);
+          expect(picked.length).toBeLessThanOrEqual(max);
+          expect(picked[0]).toBe(0);
+          expect(picked[picked.length - 1]).toBe(n - 1);
+          if (picked.length > 2) {
+            for (let i = 1; i < picked.length; i++) expect(picked[i] - picked[i - 1]).toBeGreaterThanOrEqual(Math.ceil(minGap));
+          }
+        }
       }
     }
   });
 
   it("shows at least the two ends", () => {
     expect(labelIndices(10, 1)).toEqual([0, 9]);
+    expect(labelIndices(10, 6, 50)).toEqual([0, 9]);
   });
 });
 

@@ -108,18 +108,15 @@ export function percent(part: number, whole: number): number | null {
 
 /**
  * Which of `n` points get an x label: the first, the last and evenly spaced
- * ones between, at most `maxLabels`. The gap before the last may be wider
- * than the others so that no two labels come closer than one step.
+ * ones between, at most `maxLabels` and no two fewer than `minGap` points
+ * apart (the caller turns its label width into points), so none overlap.
  */
-export function labelIndices(n: number, maxLabels: number): number[] {
+export function labelIndices(n: number, maxLabels: number, minGap = 1): number[] {
   if (n <= 0) return [];
   if (n === 1) return [0];
-  const step = Math.ceil((n - 1) / (Math.max(2, Math.floor(maxLabels)) - 1));
-  const picked: number[] = [];
-  for (let i = 0; i < n - 1; i += step) picked.push(i);
-  if (picked.length > 1 && n - 1 - picked[picked.length - 1] < step) picked.pop();
-  picked.push(n - 1);
-  return picked;
+  const gaps = Math.max(1, Math.min(Math.floor(maxLabels) - 1, Math.floor((n - 1) / Math.max(1, Math.ceil(minGap)))));
+  // Spread evenly: each step is at least ceil(minGap), and rounding never brings two closer than that.
+  return Array.from({ length: gaps + 1 }, (_, k) => Math.round((k * (n - 1)) / gaps));
 }
 
 /** The index of the point nearest to `x` across `width`, or -1 when there are none. */

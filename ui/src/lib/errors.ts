@@ -61,10 +61,18 @@ export type CommandResult<T> = { status: "ok"; data: T } | { status: "error"; er
  * Awaits a command: its data, or null after handing the error (a refusal,
  * or anything the IPC layer threw) to `onError` for the screen to show.
  */
+let lockedListener: (() => void) | null = null;
+
+/** Who hears that a command found the session locked (the app shell's session). */
+export function onSessionLocked(listener: (() => void) | null): void {
+  lockedListener = listener;
+}
+
 export async function settle<T>(call: Promise<CommandResult<T>>, onError: (error: CommandError) => void): Promise<T | null> {
   try {
     const result = await call;
     if (result.status === "error") {
+      if (result.error.code === "session_locked") lockedListener?.();
       onError(result.error);
       return null;
     }

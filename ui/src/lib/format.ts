@@ -19,3 +19,8 @@ export function shortServerVersion(version: string): string {
   const number = version.split(" ")[0];
   return number ? `PostgreSQL ${number}` : "PostgreSQL";
 }
+
+/** Now, as the app's side writes instants. */
+export function isoNow(): string {
+  return new Date().toISOString();
+}

@@ -4,11 +4,13 @@ import {
   type CommandError,
   type ConnectionStatus_Serialize as ConnectionStatus,
   type LocalStatus_Serialize as LocalStatus,
+  type LockReason,
   type RebuildReason,
 } from "./bindings";
 import { asCommandError } from "./errors";
+import { isoNow } from "./format";
 
-export type Phase = "starting" | "login" | "connected";
+export type Phase = "starting" | "login" | "connected" | "locked";
 
 /** How often the status screen re-measures the connection. */
 export const DEFAULT_POLL_MS = 3000;
@@ -32,6 +34,15 @@ export class Session {
   local = $state<LocalStatus | null>(null);
   /** Why this computer's copy had to be rebuilt at sign-in, until dismissed. */
   cacheNotice = $state<RebuildReason | null>(null);
+  /** While locked: since when and why. */
+  locked = $state<{ at: string; reason: LockReason } | null>(null);
+  /** Why the last unlock failed. */
+  unlockError = $state<CommandError | null>(null);
+
+  /** The inactivity timeout in force (settings file or environment). */
+  get lockAfterMs(): number {
+    return (this.info?.settings?.lock_after_secs ?? 15 * 60) * 1000;
+  }
 
   /** Central failed the sync engine's last attempt (not merely: first sync still running). */
   get syncOffline(): boolean {
@@ -71,6 +82,73 @@ export class Session {
       return false;
     } finally {
       this.busy = false;
+    }
+  }
+
+  /**
+   * Locks the window: the rooms go (their data with them) and only the
+   * lock screen shows until the password is given. The app's side drops
+   * what it holds decrypted and refuses reads until then.
+   */
+  async lock(reason: LockReason): Promise<void> {
+    if (this.phase !== "connected") return;
+    this.#showLocked(isoNow(), reason);
+    try {
+      const result = await commands.lockSession(reason);
+      if (result.status === "ok" && result.data.locked) {
+        const [at, why] = result.data.locked;
+        this.locked = { at, reason: why };
+      } else if (result.status === "error" && result.error.code === "not_logged_in") {
+        this.#toLogin();
+      }
+    } catch {
+      // Locked on screen already; the app's side locks by itself too.
+    }
+  }
+
+  /** A command answered session_locked: the app's side locked by itself. */
+  lockedElsewhere(): void {
+    if (this.phase === "connected") this.#showLocked(isoNow(), "idle");
+  }
+
+  #showLocked(at: string, reason: LockReason): void {
+    this.unlockError = null;
+    this.locked = { at, reason };
+    this.phase = "locked";
+  }
+
+  async unlock(password: string): Promise<boolean> {
+    this.busy = true;
+    this.unlockError = null;
+    try {
+      const result = await commands.unlockSession(password);
+      if (result.status === "ok") {
+        this.locked = null;
+        this.phase = "connected";
+        return true;
+      }
+      if (result.error.code === "not_logged_in") {
+        this.#toLogin();
+        this.loginError = result.error;
+      } else {
+        this.unlockError = result.error;
+      }
+      return false;
+    } catch (thrown) {
+      this.unlockError = asCommandError(thrown);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The person is at the keyboard (reported now and then by the idle watch). */
+  async touch(): Promise<void> {
+    try {
+      const result = await commands.touchSession();
+      if (result.status === "error" && result.error.code === "session_locked") this.lockedElsewhere();
+    } catch {
+      // The next report tries again.
     }
   }
 
@@ -117,6 +195,8 @@ export class Session {
     this.connectionError = null;
     this.local = null;
     this.cacheNotice = null;
+    this.locked = null;
+    this.unlockError = null;
     this.phase = "login";
   }
 
@@ -124,7 +204,9 @@ export class Session {
     this.#stop();
     this.#timer = setTimeout(async () => {
       await Promise.all([this.refresh(), this.refreshLocal()]);
-      if (this.phase === "connected") this.#schedule();
+      // Locked: status and sync are still read (they hold no PHI) so that
+      // a session ended elsewhere is noticed.
+      if (this.phase === "connected" || this.phase === "locked") this.#schedule();
     }, this.settling ? Math.min(this.#pollMs, SETTLING_POLL_MS) : this.#pollMs);
   }
 

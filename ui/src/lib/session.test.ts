@@ -9,6 +9,8 @@ const info = {
     central: { host: "db.example", port: 5432, database: "claimdesk", tls_mode: "prefer" },
     documents: { cache_mib: 1024 },
     registries: { nppes_base_url: "https://npiregistry.cms.hhs.gov/api/", timeout_secs: 10 },
+    session: { lock_after_minutes: 15 },
+    lock_after_secs: 600,
     file: "/home/ada/.config/claimdesk/settings.toml",
     file_found: true,
     overridden_by: [],
@@ -111,6 +113,73 @@ describe("Session", () => {
     expect(logoutArgs).toEqual({ wipe: true });
     expect(session.local).toBeNull();
     expect(session.cacheNotice).toBeNull();
+  });
+
+  it("locks, refuses a wrong password with the tries left, unlocks with the right one", async () => {
+    const calls: string[] = [];
+    let tries = 5;
+    serve(
+      {
+        app_info: info,
+        login: status,
+        local_status: { sync: null, cache_rebuilt: null },
+        lock_session: () => ({ locked: ["2026-11-21T09:15:00Z", "idle"], tries_left: tries, after_secs: 600 }),
+        unlock_session: ({ password }: { password: string }) => {
+          if (password === "pw") return { locked: null, tries_left: 5, after_secs: 600 };
+          tries -= 1;
+          return { code: "auth_failed", message: `${tries} tries left` };
+        },
+        logout: null,
+      },
+      calls,
+    );
+    await session.start();
+    expect(session.lockAfterMs).toBe(600_000);
+    await session.login("ada", "pw");
+    await session.lock("idle");
+    expect(session.phase).toBe("locked");
+    expect(session.locked).toEqual({ at: "2026-11-21T09:15:00Z", reason: "idle" });
+    expect(calls).toContain("lock_session");
+    expect(await session.unlock("nope")).toBe(false);
+    expect(session.phase).toBe("locked");
+    expect(session.unlockError).toEqual({ code: "auth_failed", message: "4 tries left" });
+    expect(await session.unlock("pw")).toBe(true);
+    expect(session.phase).toBe("connected");
+    expect(session.locked).toBeNull();
+    expect(session.unlockError).toBeNull();
+  });
+
+  it("goes to sign-in, saying why, after too many wrong passwords", async () => {
+    serve({
+      app_info: info,
+      login: status,
+      local_status: { sync: null, cache_rebuilt: null },
+      lock_session: { locked: ["2026-11-21T09:15:00Z", "manual"], tries_left: 1, after_secs: 600 },
+      unlock_session: { code: "not_logged_in", message: "Too many wrong passwords: you were signed out." },
+      logout: null,
+    });
+    await session.start();
+    await session.login("ada", "pw");
+    await session.lock("manual");
+    expect(await session.unlock("guess")).toBe(false);
+    expect(session.phase).toBe("login");
+    expect(session.loginError?.message).toContain("Too many wrong passwords");
+    expect(session.locked).toBeNull();
+  });
+
+  it("shows the lock when the app's side locked by itself", async () => {
+    serve({
+      app_info: info,
+      login: status,
+      local_status: { sync: null, cache_rebuilt: null },
+      touch_session: { code: "session_locked", message: "ClaimDesk is locked." },
+      logout: null,
+    });
+    await session.start();
+    await session.login("ada", "pw");
+    await session.touch();
+    expect(session.phase).toBe("locked");
+    expect(session.locked?.reason).toBe("idle");
   });
 
   it("reads the status often while the first sync settles, then at the normal pace", async () => {

@@ -18,5 +18,6 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; does: string }> = [
   { keys: ", . (in the viewer)", does: "Previous and next document of the claim" },
   { keys: "R", does: "Release the open claim back to the queue" },
   { keys: "Esc", does: "Back to the queue; close a dialog" },
+  { keys: "Ctrl+L", does: "Lock ClaimDesk now (your password unlocks it)" },
   { keys: "?", does: "Show or hide this list" },
 ];
