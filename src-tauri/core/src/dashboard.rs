@@ -235,22 +235,49 @@ pub struct TeamDashboard {
     pub adjudicators: Vec<AdjudicatorThroughput>,
 }
 
-const WAITING: [&str; 3] = ["received", "in_review", "appealed"];
+/// Where a status puts a claim: waiting on the team (false), pended (true)
+/// or out of the queue (None).
+fn queue_place(status: Option<&str>) -> Option<bool> {
+    match status? {
+        "received" | "in_review" | "appealed" => Some(false),
+        "pended" => Some(true),
+        _ => None,
+    }
+}
 
-/// One group of status changes: `bucket` counts steps back from now
+/// One group of changes in the queue: `step` counts steps back from now
 /// (negative: stamped after `now`, a clock ahead of ours).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Changes {
     /// Steps back from now.
-    pub bucket: i32,
-    /// The claim's priority now.
-    pub priority_rank: i16,
+    pub step: i32,
     /// Status before (None: the claim arrived).
     pub from_status: Option<String>,
-    /// Status after.
+    /// Status after; the same as before when only the priority changed.
     pub to_status: String,
+    /// Priority before (1 urgent … 4 low).
+    pub prior_rank: Option<i16>,
+    /// Priority after.
+    pub priority_rank: Option<i16>,
+    /// Who made them.
+    pub changed_by: String,
     /// How many such changes.
     pub n: i32,
+    /// Seconds from each claim's receipt to these changes, summed, when
+    /// they are decisions.
+    pub seconds: Option<Decimal>,
+}
+
+/// Rows written without a priority (before it was recorded, or by hand)
+/// count as normal.
+const UNKNOWN_RANK: i16 = 3;
+
+impl Changes {
+    /// The claim left one place in the queue and took another; a change of
+    /// priority alone is not an outcome.
+    fn is_outcome(&self) -> bool {
+        self.from_status.as_deref() != Some(self.to_status.as_str())
+    }
 }
 
 /// Depth at now and at each step back: today's counts less the changes made
@@ -262,19 +289,21 @@ pub fn depth_series(
     step: Duration,
     steps: i32,
 ) -> Vec<DepthPoint> {
-    let waiting = |s: Option<&str>| s.is_some_and(|s| WAITING.contains(&s));
-    let pended = |s: Option<&str>| s == Some("pended");
-    // Net change per step, each change in the step it happened in.
+    // Net change per step, each change in the step it happened in: out of
+    // its place before (status and priority), into its place after.
     let mut per_step = vec![PriorityCounts::default(); steps.max(0) as usize];
     for c in changes {
-        let Some(slot) = per_step.get_mut(c.bucket.max(0) as usize) else {
+        let Some(slot) = per_step.get_mut(c.step.max(0) as usize) else {
             continue;
         };
-        let (from, to) = (c.from_status.as_deref(), Some(c.to_status.as_str()));
-        let w = i32::from(waiting(to)) - i32::from(waiting(from));
-        *slot.slot(c.priority_rank, false) += w * c.n;
-        let p = i32::from(pended(to)) - i32::from(pended(from));
-        *slot.slot(c.priority_rank, true) += p * c.n;
+        let after = c.priority_rank.unwrap_or(UNKNOWN_RANK);
+        let before = c.prior_rank.unwrap_or(after);
+        if let Some(place) = queue_place(Some(&c.to_status)) {
+            *slot.slot(after, place) += c.n;
+        }
+        if let Some(place) = queue_place(c.from_status.as_deref()) {
+            *slot.slot(before, place) -= c.n;
+        }
     }
     let mut points = Vec::with_capacity(per_step.len() + 1);
     let mut counts = now_counts;
@@ -303,8 +332,8 @@ pub fn outcome_series(
     steps: i32,
 ) -> Vec<OutcomePoint> {
     let mut per_step = vec![Outcomes::default(); steps.max(0) as usize];
-    for c in changes {
-        if let Some(o) = usize::try_from(c.bucket)
+    for c in changes.iter().filter(|c| c.is_outcome()) {
+        if let Some(o) = usize::try_from(c.step)
             .ok()
             .and_then(|b| per_step.get_mut(b))
         {
@@ -324,8 +353,19 @@ pub fn outcome_series(
     points
 }
 
-/// Claims by age band; `ages` is (days since receipt, priority, pended, n).
-pub fn aging_buckets(ages: &[(i32, i16, bool, i32)]) -> Vec<AgingBucket> {
+/// Where the age bands start, as moments, oldest first: a claim received
+/// after `now - (to + 1) days` is at most `to` days old.
+pub fn age_bounds(now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    AGING_BUCKETS
+        .iter()
+        .rev()
+        .filter_map(|&(_, to)| to.map(|to| now - Duration::days(i64::from(to) + 1)))
+        .collect()
+}
+
+/// Claims by age band; `open` is (priority, pended, how many of
+/// [`age_bounds`] the receipt is at or after, n).
+pub fn aging_buckets(open: &[(i16, bool, i32, i32)]) -> Vec<AgingBucket> {
     let mut buckets: Vec<AgingBucket> = AGING_BUCKETS
         .iter()
         .map(|&(from_days, to_days)| AgingBucket {
@@ -334,15 +374,11 @@ pub fn aging_buckets(ages: &[(i32, i16, bool, i32)]) -> Vec<AgingBucket> {
             counts: PriorityCounts::default(),
         })
         .collect();
-    for &(age, rank, pended, n) in ages {
-        // Received later today by a clock ahead of ours: as new as it gets.
-        let age = age.max(0);
-        if let Some(b) = buckets
-            .iter_mut()
-            .find(|b| age >= b.from_days && b.to_days.is_none_or(|to| age <= to))
-        {
-            *b.counts.slot(rank, pended) += n;
-        }
+    let last = buckets.len() - 1;
+    for &(rank, pended, after, n) in open {
+        // After every bound: the youngest band; before all: the oldest.
+        let band = last.saturating_sub(usize::try_from(after).unwrap_or(0));
+        *buckets[band].counts.slot(rank, pended) += n;
     }
     buckets
 }
@@ -388,15 +424,22 @@ pub fn prompt_pay_totals(
     pay
 }
 
-/// Per person: (login, to_status, n, seconds from receipt summed over the
-/// decisions). Most decisions first, then by login.
-pub fn throughput(rows: &[(String, String, i32, Option<Decimal>)]) -> Vec<AdjudicatorThroughput> {
+/// Each person's decisions and pends within the span (changes stamped
+/// after now and changes of priority alone left out). Most decisions
+/// first, then by login.
+pub fn throughput(changes: &[Changes]) -> Vec<AdjudicatorThroughput> {
     let mut people: BTreeMap<&str, (Outcomes, Decimal)> = BTreeMap::new();
-    for (login, to_status, n, seconds) in rows {
-        let (outcomes, total) = people.entry(login).or_default();
-        outcomes.add(to_status, *n);
-        if to_status != "pended" {
-            *total += seconds.unwrap_or_default();
+    for c in changes.iter().filter(|c| c.step >= 0 && c.is_outcome()) {
+        if !matches!(
+            c.to_status.as_str(),
+            "approved" | "partially_approved" | "denied" | "pended"
+        ) {
+            continue;
+        }
+        let (outcomes, total) = people.entry(&c.changed_by).or_default();
+        outcomes.add(&c.to_status, c.n);
+        if c.to_status != "pended" {
+            *total += c.seconds.unwrap_or_default();
         }
     }
     let mut out: Vec<AdjudicatorThroughput> = people
@@ -436,59 +479,41 @@ pub async fn team_dashboard(
     span: DashboardSpan,
 ) -> Result<TeamDashboard, sqlx::Error> {
     let (step, steps) = span.steps();
-    let step_secs = step.num_seconds() as f64;
-    let since = now - step * steps;
     let mut tx = conn.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
 
+    let open: Vec<(i16, bool, i32, i32)> =
+        sqlx::query_as("SELECT * FROM claimdesk.team_open_claims($1)")
+            .bind(age_bounds(now))
+            .fetch_all(&mut *tx)
+            .await?;
     let mut now_counts = PriorityCounts::default();
-    let open: Vec<(i16, bool, i32)> = sqlx::query_as(
-        "SELECT priority_rank, pended, count(*)::int FROM claimdesk.queue_entry GROUP BY 1, 2",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (rank, pended, n) in open {
+    for &(rank, pended, _, n) in &open {
         *now_counts.slot(rank, pended) += n;
     }
 
-    let changes: Vec<Changes> = sqlx::query_as(
-        "SELECT floor(extract(epoch FROM $1 - h.changed_at) / $2)::int AS bucket,
-                c.priority_rank, h.from_status, h.to_status, count(*)::int AS n
-         FROM claimdesk.claim_status_history h JOIN claimdesk.claim c ON c.id = h.claim_id
-         WHERE h.changed_at > $3
-         GROUP BY 1, 2, 3, 4",
-    )
-    .bind(now)
-    .bind(step_secs)
-    .bind(since)
-    .fetch_all(&mut *tx)
-    .await?;
-
-    let ages: Vec<(i32, i16, bool, i32)> = sqlx::query_as(
-        "SELECT floor(extract(epoch FROM $1 - received_at) / 86400)::int, priority_rank, pended, count(*)::int
-         FROM claimdesk.queue_entry GROUP BY 1, 2, 3",
-    )
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let changes: Vec<Changes> =
+        sqlx::query_as("SELECT * FROM claimdesk.team_queue_changes($1, $2, $3)")
+            .bind(now)
+            .bind(step)
+            .bind(steps)
+            .fetch_all(&mut *tx)
+            .await?;
 
     let horizon = today + Duration::days(DUE_SOON_DAYS);
-    let due_groups: Vec<(NaiveDate, Decimal, i32)> = sqlx::query_as(
-        "SELECT q.prompt_pay_due, c.total_billed, count(*)::int
-         FROM claimdesk.queue_entry q JOIN claimdesk.claim c ON c.id = q.claim_id
-         WHERE q.prompt_pay_due <= $1 GROUP BY 1, 2",
-    )
-    .bind(horizon)
-    .fetch_all(&mut *tx)
-    .await?;
+    let due_groups: Vec<(NaiveDate, Decimal, i32)> =
+        sqlx::query_as("SELECT * FROM claimdesk.team_due_claims($1)")
+            .bind(horizon)
+            .fetch_all(&mut *tx)
+            .await?;
     let due_claims: Vec<PromptPayClaim> = sqlx::query_as(
-        "SELECT q.claim_id, c.claim_number, q.priority_rank, c.status, q.prompt_pay_due, c.total_billed,
+        "SELECT q.claim_id, c.claim_number, q.priority_rank, c.status, q.prompt_pay_due, q.total_billed,
                 CASE WHEN q.lease_expires_at > $2 THEN q.lease_holder END AS holder
          FROM claimdesk.queue_entry q JOIN claimdesk.claim c ON c.id = q.claim_id
          WHERE q.prompt_pay_due <= $1
-         ORDER BY q.prompt_pay_due, c.total_billed DESC, c.claim_number
+         ORDER BY q.prompt_pay_due, q.total_billed DESC, c.claim_number
          LIMIT $3",
     )
     .bind(horizon)
@@ -497,28 +522,16 @@ pub async fn team_dashboard(
     .fetch_all(&mut *tx)
     .await?;
 
-    let people: Vec<(String, String, i32, Option<Decimal>)> = sqlx::query_as(
-        "SELECT h.changed_by, h.to_status, count(*)::int,
-                sum(extract(epoch FROM h.changed_at - c.received_at))
-         FROM claimdesk.claim_status_history h JOIN claimdesk.claim c ON c.id = h.claim_id
-         WHERE h.changed_at > $1 AND h.changed_at <= $2
-           AND h.to_status IN ('approved', 'partially_approved', 'denied', 'pended')
-         GROUP BY 1, 2",
-    )
-    .bind(since)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
     tx.commit().await?;
 
     Ok(TeamDashboard {
         as_of: now,
         span,
         depth: depth_series(now_counts, &changes, now, step, steps),
-        aging: aging_buckets(&ages),
+        aging: aging_buckets(&open),
         prompt_pay: prompt_pay_totals(&due_groups, today, due_claims),
         outcomes: outcome_series(&changes, now, step, steps),
-        adjudicators: throughput(&people),
+        adjudicators: throughput(&changes),
     })
 }
 
@@ -530,13 +543,24 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn change(bucket: i32, rank: i16, from: Option<&str>, to: &str, n: i32) -> Changes {
+    fn change(step: i32, rank: i16, from: Option<&str>, to: &str, n: i32) -> Changes {
         Changes {
-            bucket,
-            priority_rank: rank,
+            step,
             from_status: from.map(str::to_string),
             to_status: to.to_string(),
+            prior_rank: from.map(|_| rank),
+            priority_rank: Some(rank),
+            changed_by: "ana".into(),
             n,
+            seconds: None,
+        }
+    }
+
+    fn by(who: &str, step: i32, from: &str, to: &str, n: i32, seconds: &str) -> Changes {
+        Changes {
+            changed_by: who.into(),
+            seconds: Some(seconds.parse().unwrap()),
+            ..change(step, 3, Some(from), to, n)
         }
     }
 
@@ -587,6 +611,47 @@ mod tests {
     }
 
     #[test]
+    fn a_change_of_priority_moves_a_claim_between_lines_and_is_no_outcome() {
+        let now = at("2026-03-10T12:00:00Z");
+        let counts = PriorityCounts {
+            urgent: 3,
+            normal: 4,
+            ..Default::default()
+        };
+        // Raised from normal to urgent in the last hour, still in review.
+        let raised = Changes {
+            prior_rank: Some(3),
+            priority_rank: Some(1),
+            ..change(0, 3, Some("in_review"), "in_review", 1)
+        };
+        let depth = depth_series(
+            counts,
+            std::slice::from_ref(&raised),
+            now,
+            Duration::hours(1),
+            1,
+        );
+        assert_eq!(
+            depth[0].counts,
+            PriorityCounts {
+                urgent: 2,
+                normal: 5,
+                ..Default::default()
+            }
+        );
+        let outcomes = outcome_series(&[raised], now, Duration::hours(1), 1);
+        assert_eq!(outcomes[0].outcomes, Outcomes::default());
+        // A pended claim raised stays pended.
+        let pended = Changes {
+            prior_rank: Some(3),
+            priority_rank: Some(1),
+            ..change(0, 3, Some("pended"), "pended", 2)
+        };
+        let depth = depth_series(counts, &[pended], now, Duration::hours(1), 1);
+        assert_eq!(depth[0].counts, counts);
+    }
+
+    #[test]
     fn outcomes_fall_in_their_step() {
         let now = at("2026-03-10T12:00:00Z");
         let changes = [
@@ -615,13 +680,20 @@ mod tests {
 
     #[test]
     fn ages_fall_in_bands_and_pended_apart() {
+        let now = at("2026-03-10T12:00:00Z");
+        let bounds = age_bounds(now);
+        // Oldest first: 61, 46, 31, 15 and 8 days back.
+        assert_eq!(bounds.len(), AGING_BUCKETS.len() - 1);
+        assert_eq!(bounds[0], now - Duration::days(61));
+        assert_eq!(bounds[4], now - Duration::days(8));
         let buckets = aging_buckets(&[
-            (0, 1, false, 2),
-            (-1, 3, false, 1),
-            (7, 2, false, 1),
-            (8, 2, false, 1),
-            (45, 4, true, 3),
-            (400, 3, false, 1),
+            // After all five bounds: received within the week.
+            (1, false, 5, 2),
+            (2, false, 5, 1),
+            (2, false, 4, 1),
+            (4, true, 2, 3),
+            // Before every bound: 61 days or more.
+            (3, false, 0, 1),
         ]);
         assert_eq!(buckets.len(), AGING_BUCKETS.len());
         assert_eq!(
@@ -629,7 +701,6 @@ mod tests {
             PriorityCounts {
                 urgent: 2,
                 high: 1,
-                normal: 1,
                 ..Default::default()
             }
         );
@@ -668,17 +739,27 @@ mod tests {
     fn throughput_averages_hours_over_decisions_only() {
         let m = |s: &str| Some(s.parse::<Decimal>().unwrap());
         let people = throughput(&[
-            ("ana".into(), "approved".into(), 2, m("36000")),
-            ("ana".into(), "denied".into(), 1, m("18000")),
-            ("ana".into(), "pended".into(), 5, m("999999")),
-            ("bo".into(), "pended".into(), 1, m("60")),
-            ("cy".into(), "approved".into(), 3, m("32400")),
+            by("ana", 0, "in_review", "approved", 2, "36000"),
+            by("ana", 3, "received", "denied", 1, "18000"),
+            by("ana", 1, "in_review", "pended", 5, "999999"),
+            // Stamped after now, and a change of priority: neither counts.
+            by("ana", -1, "in_review", "approved", 4, "1"),
+            by("ana", 0, "pended", "pended", 7, "1"),
+            by("bo", 0, "received", "pended", 1, "60"),
+            by("cy", 2, "in_review", "approved", 3, "32400"),
+            // Arrivals are nobody's throughput.
+            by("intake", 0, "received", "received", 0, "0"),
+            Changes {
+                changed_by: "intake".into(),
+                ..change(0, 3, None, "received", 9)
+            },
         ]);
         let logins: Vec<&str> = people.iter().map(|p| p.login.as_str()).collect();
         assert_eq!(logins, ["ana", "cy", "bo"]);
         // (10 h + 5 h) over 3 decisions
         assert_eq!(people[0].avg_processing_hours, m("5.0"));
         assert_eq!(people[0].outcomes.pended, 5);
+        assert_eq!(people[0].outcomes.approved, 2);
         assert_eq!(people[1].avg_processing_hours, m("3.0"));
         assert_eq!(people[2].avg_processing_hours, None);
     }

@@ -1191,7 +1191,7 @@ impl ClaimCopies {
             .send(
                 conn,
                 "claim_status_history",
-                "id, claim_id, from_status, to_status, changed_by, changed_at, reason",
+                "id, claim_id, from_status, to_status, changed_by, changed_at, reason, prior_rank, priority_rank, claim_received_at",
             )
             .await?;
         self.appeals.send(conn, "appeal", "id, appeal_number, claim_id, level, reason, requested_amount, status, submitted_at, due_at, decided_at, decided_by, decision_reason").await?;
@@ -1355,6 +1355,7 @@ fn generate_claim(
         if open { today } else { received_day },
     );
     let reasons = serde_json::to_string(&scored.reasons).expect("reasons serialise");
+    let rank = scored.priority.rank();
 
     let decided = matches!(
         status,
@@ -1526,7 +1527,10 @@ fn generate_claim(
         .text("received")
         .text("intake")
         .val(received_at.to_rfc3339())
-        .null();
+        .null()
+        .null()
+        .val(rank)
+        .val(received_at.to_rfc3339());
     out.history.end();
     // Pends and voids are in the history too, so that replaying it gives
     // each claim's status at any moment (no extra draws: the rest of the
@@ -1543,7 +1547,10 @@ fn generate_claim(
                 format!("seed_adjudicator_{}", id.as_bytes()[0] % 12 + 1)
             })
             .val((received_at + Duration::hours(6)).to_rfc3339())
-            .null();
+            .null()
+            .val(rank)
+            .val(rank)
+            .val(received_at.to_rfc3339());
         out.history.end();
     }
     if let (Some(at), Some(who)) = (adjudicated_at, &adjudicator) {
@@ -1559,7 +1566,10 @@ fn generate_claim(
             .text(to)
             .text(who)
             .val(at.to_rfc3339())
-            .null();
+            .null()
+            .val(rank)
+            .val(rank)
+            .val(received_at.to_rfc3339());
         out.history.end();
         if status == "appealed" || (status == "denied" && g.chance(0.2)) {
             let submitted = (at + Duration::days(g.rng.gen_range(3..40)))
@@ -1599,7 +1609,10 @@ fn generate_claim(
                     .text("appealed")
                     .text("intake")
                     .val(submitted.to_rfc3339())
-                    .null();
+                    .null()
+                    .val(rank)
+                    .val(rank)
+                    .val(received_at.to_rfc3339());
                 out.history.end();
             }
         }

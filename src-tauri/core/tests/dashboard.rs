@@ -16,9 +16,9 @@ use uuid::Uuid;
 /// The queue at `t`, each claim in the status its last change before `t` gave it.
 async fn replayed(conn: &mut PgConnection, t: DateTime<Utc>) -> PriorityCounts {
     let rows: Vec<(i16, String, i32)> = sqlx::query_as(
-        "SELECT c.priority_rank, s.to_status, count(*)::int
+        "SELECT s.priority_rank, s.to_status, count(*)::int
          FROM claimdesk.claim c
-         CROSS JOIN LATERAL (SELECT h.to_status FROM claimdesk.claim_status_history h
+         CROSS JOIN LATERAL (SELECT h.to_status, h.priority_rank FROM claimdesk.claim_status_history h
                              WHERE h.claim_id = c.id AND h.changed_at <= $1
                              ORDER BY h.changed_at DESC LIMIT 1) s
          GROUP BY 1, 2",
@@ -45,6 +45,7 @@ async fn replayed(conn: &mut PgConnection, t: DateTime<Utc>) -> PriorityCounts {
 async fn every_figure_matches_the_database_and_follows_new_work() {
     let mut db = common::seeded(800, 11, 20).await;
     let supervisor = db.login("supervisor").await;
+    let adjudicator = db.login("adjudicator").await;
     let mut conn = supervisor.acquire().await.unwrap();
     let mut owner = db.owner_connection().await;
     let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
@@ -53,6 +54,19 @@ async fn every_figure_matches_the_database_and_follows_new_work() {
     let board = dashboard::team_dashboard(&mut conn, now, today, DashboardSpan::Month)
         .await
         .unwrap();
+    // The figures are for supervisors: an adjudicator is refused by central.
+    let refused = dashboard::team_dashboard(
+        &mut adjudicator.acquire().await.unwrap(),
+        now,
+        today,
+        DashboardSpan::Day,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        common::error_code(refused),
+        claimdesk_core::ErrorCode::PermissionDenied
+    );
 
     // Depth: 30 days back and now; now is today's queue, each earlier point
     // the replayed history.
@@ -215,7 +229,46 @@ async fn every_figure_matches_the_database_and_follows_new_work() {
     let mine = next.adjudicators.iter().find(|a| a.login == me).unwrap();
     assert_eq!(mine.outcomes.denied, 1);
 
+    // A waiting normal claim raised to urgent (as the daily rescore does):
+    // one more urgent and one fewer normal now, the same before, no outcome.
+    let raised: Uuid = sqlx::query_scalar(
+        "UPDATE claimdesk.claim SET priority = 'urgent'
+         WHERE id = (SELECT id FROM claimdesk.claim WHERE status = 'received' AND priority = 'normal'
+                     ORDER BY claim_number LIMIT 1)
+         RETURNING id",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    let reason: String = sqlx::query_scalar(
+        "SELECT reason FROM claimdesk.claim_status_history WHERE claim_id = $1 AND from_status = to_status",
+    )
+    .bind(raised)
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(reason, "Priority normal to urgent");
+    let later = Utc::now() + Duration::minutes(1);
+    let after_raise =
+        dashboard::team_dashboard(&mut conn, later, later.date_naive(), DashboardSpan::Day)
+            .await
+            .unwrap();
+    let (was, is) = (
+        next.depth.last().unwrap().counts,
+        after_raise.depth.last().unwrap().counts,
+    );
+    assert_eq!((is.urgent, is.normal), (was.urgent + 1, was.normal - 1));
+    assert_eq!(
+        after_raise.depth[after_raise.depth.len() - 2].counts,
+        next.depth[next.depth.len() - 2].counts
+    );
+    assert_eq!(
+        dashboard::total_outcomes(&after_raise.outcomes),
+        dashboard::total_outcomes(&next.outcomes)
+    );
+
     drop(conn);
     drop(owner);
+    adjudicator.close().await;
     db.cleanup().await;
 }

@@ -63,12 +63,9 @@ describe("supervision", () => {
     for (const series of ["Urgent", "High", "Normal", "Low", "Pended"]) {
       expect(await b.$(`[data-testid="chart-depth"] [data-series="${series}"]`).isExisting()).toBe(true);
     }
-    await byTestId(b, "span-month").click();
-    await until(b, async () => (await b.$$('[data-testid="throughput-row"]').length) > 0, "nobody's throughput over 30 days");
-    await screenshot(b, "supervisor-dashboard");
-
     // Work done elsewhere: a waiting claim denied on central. The dashboard
-    // shows it on its next read, nobody touching the window.
+    // (24 hours, read every 15 s) shows it on its next read, nobody
+    // touching the window.
     const before = await kpi("kpi-decided");
     sql(`UPDATE claimdesk.claim SET status = 'denied', denial_group_code = 'CO', denial_carc = '16',
            denial_explanation = 'Missing information.', adjudicated_by = session_user, adjudicated_at = now()
@@ -80,6 +77,10 @@ describe("supervision", () => {
       "the dashboard did not follow the denial by itself",
       45_000,
     );
+
+    await byTestId(b, "span-month").click();
+    await until(b, async () => (await b.$$('[data-testid="throughput-row"]').length) > 0, "nobody's throughput over 30 days");
+    await screenshot(b, "supervisor-dashboard");
   });
 
   it("filters the trail to one member and exports it, the export recorded", async () => {

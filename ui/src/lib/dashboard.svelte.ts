@@ -1,10 +1,11 @@
 import { commands, type CommandError, type DashboardSpan, type TeamDashboard_Serialize as TeamDashboard } from "./bindings";
 import { settle } from "./errors";
-import { REFRESH_MS } from "./dashboard";
+import { refreshEvery } from "./dashboard";
 
 /**
- * The team dashboard's data, read from central now and every REFRESH_MS
- * while it is on screen. A failed read keeps the last figures and says so.
+ * The team dashboard's data, read from central now and again while it is
+ * on screen (refreshEvery the span). A failed read keeps the last figures
+ * and says so.
  */
 export class TeamBoard {
   span = $state<DashboardSpan>("day");
@@ -14,7 +15,8 @@ export class TeamBoard {
   #timer: ReturnType<typeof setInterval> | null = null;
   #reading: Promise<void> | null = null;
 
-  constructor(private readonly everyMs = REFRESH_MS) {}
+  /** `everyMs` fixes the pace whatever the span (tests). */
+  constructor(private readonly everyMs?: number) {}
 
   /** Reads now; a read already under way is joined, not doubled. */
   refresh(): Promise<void> {
@@ -37,16 +39,21 @@ export class TeamBoard {
   choose(span: DashboardSpan): void {
     if (span === this.span) return;
     this.span = span;
+    if (this.#timer !== null) this.#every();
     void this.refresh().then(() => (this.board?.span !== span ? this.refresh() : undefined));
   }
 
   /** Starts the live refresh; hidden windows are not read for. */
   start(): void {
-    this.stop();
     void this.refresh();
+    this.#every();
+  }
+
+  #every(): void {
+    this.stop();
     this.#timer = setInterval(() => {
       if (typeof document === "undefined" || !document.hidden) void this.refresh();
-    }, this.everyMs);
+    }, this.everyMs ?? refreshEvery(this.span));
   }
 
   stop(): void {

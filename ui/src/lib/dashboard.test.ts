@@ -9,6 +9,7 @@ import {
   dueWords,
   pendRate,
   rateSeries,
+  refreshEvery,
   stepLabel,
   totalOutcomes,
 } from "./dashboard";
@@ -56,6 +57,7 @@ describe("team dashboard figures", () => {
     expect(dueWords(-12)).toBe("12 days late");
     expect(dueWords(0)).toBe("due today");
     expect(dueWords(3)).toBe("due in 3 days");
+    expect([refreshEvery("day"), refreshEvery("week"), refreshEvery("month")]).toEqual([15_000, 30_000, 60_000]);
   });
 });
 

@@ -7,8 +7,13 @@ import type {
   PriorityCounts,
 } from "./bindings";
 
-/** How often the dashboard reads central again while it is on screen. */
-export const REFRESH_MS = 15_000;
+/**
+ * How often the dashboard reads central again while it is on screen: the
+ * longer spans move by the hour or the day, and read more history.
+ */
+export function refreshEvery(span: DashboardSpan): number {
+  return span === "day" ? 15_000 : span === "week" ? 30_000 : 60_000;
+}
 
 export const SPANS: { span: DashboardSpan; label: string }[] = [
   { span: "day", label: "24 hours" },
