@@ -2,7 +2,7 @@
 //! `claimdesk_core::autolock`; what locking drops from memory is here,
 //! because that memory is the app's.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use claimdesk_core::autolock::{AutoLock, LockReason, LockStatus, UnlockError};
 use claimdesk_core::{ErrorCode, Secret};
 use tauri::State;
@@ -41,26 +41,44 @@ fn locked() -> CommandError {
     )
 }
 
+/// Runs `step` (a check, or activity) on the session's lock: None when
+/// signed out; refused when the session is locked, what it holds dropped
+/// the moment it locks by itself.
+async fn gate(
+    state: &AppState,
+    step: impl FnOnce(&mut AutoLock, DateTime<Utc>) -> Result<(), LockReason>,
+) -> Option<Result<(), CommandError>> {
+    let outcome = state
+        .autolock
+        .lock()
+        .expect("lock state")
+        .as_mut()
+        .map(|l| {
+            let was_open = l.status().locked.is_none();
+            step(l, Utc::now()).map_err(|reason| (was_open, reason))
+        })?;
+    Some(match outcome {
+        Ok(()) => Ok(()),
+        Err((newly, reason)) => {
+            if newly {
+                on_locked(state, reason).await;
+            }
+            Err(locked())
+        }
+    })
+}
+
 /// Refuses while the session is locked. Reading the person's data goes
 /// through here, so a window that stopped reporting activity (or never
 /// showed its lock screen) still gets nothing once the timeout has passed.
 pub(crate) async fn ensure_unlocked(state: &AppState) -> Result<(), CommandError> {
-    let newly = {
-        let mut guard = state.autolock.lock().expect("lock state");
-        let Some(lock) = guard.as_mut() else {
-            return Ok(()); // signed out: the command's own check says so
-        };
-        let was_open = lock.status().locked.is_none();
-        match lock.check(Utc::now()) {
-            Ok(()) => return Ok(()),
-            Err(_) => was_open,
-        }
-    };
-    if newly {
-        tracing::info!(reason = ?LockReason::Idle, "session locked");
-        forget(state).await;
-    }
-    Err(locked())
+    // Signed out: the command's own check says so.
+    gate(state, AutoLock::check).await.unwrap_or(Ok(()))
+}
+
+async fn on_locked(state: &AppState, reason: LockReason) {
+    tracing::info!(?reason, "session locked");
+    forget(state).await;
 }
 
 /// Drops what this session holds decrypted in memory: the documents
@@ -88,23 +106,10 @@ fn status(state: &AppState) -> Result<LockStatus, CommandError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn touch_session(state: State<'_, AppState>) -> Result<LockStatus, CommandError> {
-    let touched = state
-        .autolock
-        .lock()
-        .expect("lock state")
-        .as_mut()
-        .map(|l| (l.status().locked.is_none(), l.touch(Utc::now())));
-    match touched {
-        None => Err(not_logged_in()),
-        Some((_, Ok(()))) => status(&state),
-        Some((was_open, Err(_))) => {
-            if was_open {
-                tracing::info!(reason = ?LockReason::Idle, "session locked");
-                forget(&state).await;
-            }
-            Err(locked())
-        }
-    }
+    gate(&state, AutoLock::touch)
+        .await
+        .ok_or_else(not_logged_in)??;
+    status(&state)
 }
 
 /// Locks now: the window's inactivity timer, or the person stepping away.
@@ -122,8 +127,7 @@ pub async fn lock_session(
         .map(|l| l.lock(Utc::now(), reason))
         .ok_or_else(not_logged_in)?;
     if newly {
-        tracing::info!(?reason, "session locked");
-        forget(&state).await;
+        on_locked(&state, reason).await;
     }
     status(&state)
 }

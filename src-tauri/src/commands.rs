@@ -238,6 +238,17 @@ impl Desk {
         CentralError::from_sqlx(e, &self.settings).into()
     }
 
+    /// Runs `work` on one of the session's central connections, its
+    /// failures in this session's words: the shape of every command that
+    /// reads or calls central live.
+    pub(crate) async fn on_central<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, CommandError> {
+        let mut conn = self.connection().await?;
+        work(&mut conn).await.map_err(|e| self.central_error(e))
+    }
+
     /// A connection of the session's pool, for reads and calls that go to
     /// central live.
     pub(crate) async fn connection(

@@ -29,11 +29,10 @@ pub async fn audit_page(
     before: Option<i32>,
     limit: u32,
 ) -> Result<AuditPage, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    audit_trail::page(&mut conn, &filter, before, limit)
+    desk(&state)
+        .await?
+        .on_central(async |conn| audit_trail::page(conn, &filter, before, limit).await)
         .await
-        .map_err(|e| desk.central_error(e))
 }
 
 /// One event with the values it changed. When it concerns a member, the
@@ -44,18 +43,17 @@ pub async fn audit_entry(
     state: State<'_, AppState>,
     seq: i32,
 ) -> Result<AuditDetail, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    let detail = audit_trail::detail(&mut conn, seq)
-        .await
-        .map_err(|e| desk.central_error(e))?
-        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such event in the trail."))?;
-    if let Some(member) = detail.entry.member_id {
-        audit_trail::record_view(&mut conn, "audit_log", &seq.to_string(), member)
-            .await
-            .map_err(|e| desk.central_error(e))?;
-    }
-    Ok(detail)
+    desk(&state)
+        .await?
+        .on_central(async |conn| {
+            let detail = audit_trail::detail(&mut *conn, seq).await?;
+            if let Some(member) = detail.as_ref().and_then(|d| d.entry.member_id) {
+                audit_trail::record_view(conn, "audit_log", &seq.to_string(), member).await?;
+            }
+            Ok(detail)
+        })
+        .await?
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such event in the trail."))
 }
 
 /// Walks the whole chain (every lane) and reports the first break.
@@ -100,21 +98,22 @@ pub async fn find_member(
     state: State<'_, AppState>,
     member_number: String,
 ) -> Result<MemberRef, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    let member = audit_trail::find_member(&mut conn, &member_number)
-        .await
-        .map_err(|e| desk.central_error(e))?
+    desk(&state)
+        .await?
+        .on_central(async |conn| {
+            let member = audit_trail::find_member(&mut *conn, &member_number).await?;
+            if let Some(m) = &member {
+                audit_trail::record_view(conn, "member", &m.id.to_string(), m.id).await?;
+            }
+            Ok(member)
+        })
+        .await?
         .ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NotFound,
                 "No member has that number (or the member is not visible to you).",
             )
-        })?;
-    audit_trail::record_view(&mut conn, "member", &member.id.to_string(), member.id)
-        .await
-        .map_err(|e| desk.central_error(e))?;
-    Ok(member)
+        })
 }
 
 /// The ids behind a member number, a claim number and an NPI typed into
@@ -127,16 +126,18 @@ pub async fn resolve_audit_subjects(
     claim_number: Option<String>,
     npi: Option<String>,
 ) -> Result<audit_trail::Subjects, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    let found = audit_trail::resolve(
-        &mut conn,
-        member_number.as_deref(),
-        claim_number.as_deref(),
-        npi.as_deref(),
-    )
-    .await
-    .map_err(|e| desk.central_error(e))?;
+    let found = desk(&state)
+        .await?
+        .on_central(async |conn| {
+            audit_trail::resolve(
+                conn,
+                member_number.as_deref(),
+                claim_number.as_deref(),
+                npi.as_deref(),
+            )
+            .await
+        })
+        .await?;
     let asked = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
     let missing = [
         (
@@ -166,20 +167,15 @@ pub async fn member_access_report(
     state: State<'_, AppState>,
     member_id: Uuid,
 ) -> Result<Vec<MemberAccess>, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    let report = audit_trail::member_access(&mut conn, member_id)
+    desk(&state)
+        .await?
+        .on_central(async |conn| {
+            let report = audit_trail::member_access(&mut *conn, member_id).await?;
+            audit_trail::record_view(conn, "access_report", &member_id.to_string(), member_id)
+                .await?;
+            Ok(report)
+        })
         .await
-        .map_err(|e| desk.central_error(e))?;
-    audit_trail::record_view(
-        &mut conn,
-        "access_report",
-        &member_id.to_string(),
-        member_id,
-    )
-    .await
-    .map_err(|e| desk.central_error(e))?;
-    Ok(report)
 }
 
 /// Where an export went.
@@ -249,33 +245,32 @@ pub async fn team_dashboard(
     state: State<'_, AppState>,
     span: dashboard::DashboardSpan,
 ) -> Result<dashboard::TeamDashboard, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    dashboard::team_dashboard(&mut conn, Utc::now(), Local::now().date_naive(), span)
+    desk(&state)
+        .await?
+        .on_central(async |conn| {
+            dashboard::team_dashboard(conn, Utc::now(), Local::now().date_naive(), span).await
+        })
         .await
-        .map_err(|e| desk.central_error(e))
 }
 
 /// Every live lease: who holds which claim, since when.
 #[tauri::command]
 #[specta::specta]
 pub async fn team_leases(state: State<'_, AppState>) -> Result<Vec<team::HeldClaim>, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    team::leases(&mut conn, Utc::now())
+    desk(&state)
+        .await?
+        .on_central(async |conn| team::leases(conn, Utc::now()).await)
         .await
-        .map_err(|e| desk.central_error(e))
 }
 
 /// Logins a claim can be given to.
 #[tauri::command]
 #[specta::specta]
 pub async fn team_adjudicators(state: State<'_, AppState>) -> Result<Vec<String>, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    team::adjudicators(&mut conn)
+    desk(&state)
+        .await?
+        .on_central(async |conn| team::adjudicators(conn).await)
         .await
-        .map_err(|e| desk.central_error(e))
 }
 
 /// Releases a held claim to the queue (`to` none) or gives it to another
@@ -287,15 +282,11 @@ pub async fn reassign_lease(
     claim_id: Uuid,
     to: Option<String>,
 ) -> Result<(), CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    team::reassign(
-        &mut conn,
-        claim_id,
-        to.as_deref().map(str::trim).filter(|t| !t.is_empty()),
-    )
-    .await
-    .map_err(|e| desk.central_error(e))
+    let to = to.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    desk(&state)
+        .await?
+        .on_central(async |conn| team::reassign(conn, claim_id, to).await)
+        .await
 }
 
 /// Claims routed for approval above their adjudicator's authority.
@@ -304,11 +295,10 @@ pub async fn reassign_lease(
 pub async fn routed_claims(
     state: State<'_, AppState>,
 ) -> Result<Vec<team::RoutedClaim>, CommandError> {
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    team::routed(&mut conn)
+    desk(&state)
+        .await?
+        .on_central(async |conn| team::routed(conn).await)
         .await
-        .map_err(|e| desk.central_error(e))
 }
 
 /// Approves a routed claim for payment, or returns it for review, with a
@@ -327,9 +317,8 @@ pub async fn decide_routed(
             "Write a note: it goes on the claim with your decision.",
         ));
     }
-    let desk = desk(&state).await?;
-    let mut conn = desk.connection().await?;
-    team::decide_routed(&mut conn, claim_id, approve, &note)
+    desk(&state)
+        .await?
+        .on_central(async |conn| team::decide_routed(conn, claim_id, approve, &note).await)
         .await
-        .map_err(|e| desk.central_error(e))
 }

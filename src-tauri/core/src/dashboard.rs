@@ -170,13 +170,20 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
-    fn add(&mut self, to_status: &str, n: i32) {
+    /// Where a change to `to_status` counts, if it is an outcome at all.
+    fn slot(&mut self, to_status: &str) -> Option<&mut i32> {
         match to_status {
-            "approved" => self.approved += n,
-            "partially_approved" => self.partially_approved += n,
-            "denied" => self.denied += n,
-            "pended" => self.pended += n,
-            _ => {}
+            "approved" => Some(&mut self.approved),
+            "partially_approved" => Some(&mut self.partially_approved),
+            "denied" => Some(&mut self.denied),
+            "pended" => Some(&mut self.pended),
+            _ => None,
+        }
+    }
+
+    fn add(&mut self, to_status: &str, n: i32) {
+        if let Some(count) = self.slot(to_status) {
+            *count += n;
         }
     }
 
@@ -430,11 +437,8 @@ pub fn prompt_pay_totals(
 pub fn throughput(changes: &[Changes]) -> Vec<AdjudicatorThroughput> {
     let mut people: BTreeMap<&str, (Outcomes, Decimal)> = BTreeMap::new();
     for c in changes.iter().filter(|c| c.step >= 0 && c.is_outcome()) {
-        if !matches!(
-            c.to_status.as_str(),
-            "approved" | "partially_approved" | "denied" | "pended"
-        ) {
-            continue;
+        if Outcomes::default().slot(&c.to_status).is_none() {
+            continue; // arrivals, voids: nobody's throughput
         }
         let (outcomes, total) = people.entry(&c.changed_by).or_default();
         outcomes.add(&c.to_status, c.n);

@@ -1520,38 +1520,46 @@ fn generate_claim(
         report.lines += 1;
     }
 
-    out.history
-        .val(g.uuid())
-        .val(id)
-        .null()
-        .text("received")
-        .text("intake")
-        .val(received_at.to_rfc3339())
-        .null()
-        .null()
-        .val(rank)
-        .val(received_at.to_rfc3339());
-    out.history.end();
+    // One change of this claim's status; its priority stays the one it
+    // was scored with on arrival.
+    let history = |out: &mut ClaimCopies,
+                   row: Uuid,
+                   from: Option<&str>,
+                   to: &str,
+                   by: &str,
+                   at: chrono::DateTime<Utc>| {
+        let h = &mut out.history;
+        h.val(row).val(id);
+        match from {
+            Some(from) => h.text(from),
+            None => h.null(),
+        };
+        h.text(to).text(by).val(at.to_rfc3339()).null();
+        match from {
+            Some(_) => h.val(rank),
+            None => h.null(),
+        };
+        h.val(rank).val(received_at.to_rfc3339());
+        h.end();
+    };
+    history(out, g.uuid(), None, "received", "intake", received_at);
     // Pends and voids are in the history too, so that replaying it gives
     // each claim's status at any moment (no extra draws: the rest of the
     // seed stays as it was).
     if matches!(status, "pended" | "void") {
-        out.history
-            .val(g.uuid())
-            .val(id)
-            .text("received")
-            .text(status)
-            .text(&if status == "void" {
-                "intake".to_string()
-            } else {
-                format!("seed_adjudicator_{}", id.as_bytes()[0] % 12 + 1)
-            })
-            .val((received_at + Duration::hours(6)).to_rfc3339())
-            .null()
-            .val(rank)
-            .val(rank)
-            .val(received_at.to_rfc3339());
-        out.history.end();
+        let by = if status == "void" {
+            "intake".to_string()
+        } else {
+            format!("seed_adjudicator_{}", id.as_bytes()[0] % 12 + 1)
+        };
+        history(
+            out,
+            g.uuid(),
+            Some("received"),
+            status,
+            &by,
+            received_at + Duration::hours(6),
+        );
     }
     if let (Some(at), Some(who)) = (adjudicated_at, &adjudicator) {
         let to = if status == "appealed" {
@@ -1559,18 +1567,7 @@ fn generate_claim(
         } else {
             status
         };
-        out.history
-            .val(g.uuid())
-            .val(id)
-            .text("in_review")
-            .text(to)
-            .text(who)
-            .val(at.to_rfc3339())
-            .null()
-            .val(rank)
-            .val(rank)
-            .val(received_at.to_rfc3339());
-        out.history.end();
+        history(out, g.uuid(), Some("in_review"), to, who, at);
         if status == "appealed" || (status == "denied" && g.chance(0.2)) {
             let submitted = (at + Duration::days(g.rng.gen_range(3..40)))
                 .min((day_start - Duration::minutes(30)).max(at));
@@ -1602,18 +1599,14 @@ fn generate_claim(
             a.end();
             report.appeals += 1;
             if status == "appealed" {
-                out.history
-                    .val(g.uuid())
-                    .val(id)
-                    .text("denied")
-                    .text("appealed")
-                    .text("intake")
-                    .val(submitted.to_rfc3339())
-                    .null()
-                    .val(rank)
-                    .val(rank)
-                    .val(received_at.to_rfc3339());
-                out.history.end();
+                history(
+                    out,
+                    g.uuid(),
+                    Some("denied"),
+                    "appealed",
+                    "intake",
+                    submitted,
+                );
             }
         }
     }

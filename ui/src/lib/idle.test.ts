@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { IdleWatch, reportEvery } from "./idle";
+import { IdleWatch, reportEvery, timeoutWords } from "./idle";
 
 describe("inactivity", () => {
   beforeEach(() => vi.useFakeTimers());
@@ -42,6 +42,14 @@ describe("inactivity", () => {
   it("reports at most every quarter of the timeout, 30 s at the most", () => {
     expect(reportEvery(15 * 60_000)).toBe(30_000);
     expect(reportEvery(8_000)).toBe(2_000);
+  });
+
+  it("says the timeout in minutes, or seconds below one", () => {
+    expect([timeoutWords(15 * 60_000), timeoutWords(60_000), timeoutWords(8_000)]).toEqual([
+      "15 minutes",
+      "1 minute",
+      "8 seconds",
+    ]);
   });
 
   it("stop() ends the watch without locking", () => {

@@ -69,3 +69,9 @@ export class IdleWatch {
     }, ms);
   }
 }
+
+/** "15 minutes", "1 minute", "8 seconds": the timeout as the lock screen says it. */
+export function timeoutWords(ms: number): string {
+  const [n, unit] = ms >= 60_000 ? [Math.round(ms / 60_000), "minute"] : [Math.round(ms / 1000), "second"];
+  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+}
