@@ -11,18 +11,17 @@ use crate::commands::{end_session, not_logged_in};
 use crate::error::CommandError;
 use crate::state::AppState;
 
-/// The lock for a session about to sign in with `password`; the password
-/// is not kept, only a salted hash of it.
-pub(crate) fn prepare(state: &AppState, password: &Secret<String>) -> AutoLock {
-    let after = Duration::seconds(
-        state
-            .settings
-            .as_ref()
-            .map_or(15 * 60, |s| s.lock_after_secs)
-            .into(),
-    );
+/// The lock for a session about to sign in with `password`, locking after
+/// `lock_after_secs` (the settings'); the password is not kept, only a
+/// salted hash of it.
+pub(crate) fn prepare(lock_after_secs: u32, password: &Secret<String>) -> AutoLock {
     let salt = uuid::Uuid::new_v4().into_bytes();
-    AutoLock::new(password.expose(), salt, after, Utc::now())
+    AutoLock::new(
+        password.expose(),
+        salt,
+        Duration::seconds(lock_after_secs.into()),
+        Utc::now(),
+    )
 }
 
 /// Starts the lock of the session just signed in.

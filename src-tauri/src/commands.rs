@@ -99,7 +99,7 @@ pub async fn login(
             "Enter your user name and password.",
         ));
     }
-    let lock = crate::autolock::prepare(&state, &password);
+    let lock = crate::autolock::prepare(loaded.lock_after_secs, &password);
     let began = std::time::Instant::now();
     let session = CentralSession::connect(settings, &Credentials { username, password }).await?;
     let status = session.status(Utc::now()).await?;

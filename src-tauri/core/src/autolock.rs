@@ -12,9 +12,9 @@
 //! session must end. Clocks and salts are passed in.
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::Hmac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+
+use crate::scram::salted_password;
 
 /// Wrong passwords before the session is ended.
 pub const MAX_UNLOCK_FAILURES: u32 = 5;
@@ -67,12 +67,12 @@ impl Verifier {
     fn new(password: &str, salt: [u8; 16]) -> Self {
         Self {
             salt,
-            hash: derive(password, &salt),
+            hash: salted_password(password, &salt, ROUNDS),
         }
     }
 
     fn matches(&self, password: &str) -> bool {
-        let other = derive(password, &self.salt);
+        let other = salted_password(password, &self.salt, ROUNDS);
         // Constant time: the difference of every byte is looked at.
         self.hash
             .iter()
@@ -80,13 +80,6 @@ impl Verifier {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
     }
-}
-
-fn derive(password: &str, salt: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2::<Hmac<Sha256>>(password.as_bytes(), salt, ROUNDS, &mut out)
-        .expect("HMAC takes any key length");
-    out
 }
 
 /// One signed-in session's lock.

@@ -16,6 +16,7 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::aging::{self, AgingBand, DUE_SOON_DAYS, PROMPT_PAY_INTEREST_PERCENT};
+use crate::queue::OPEN_STATUSES;
 
 /// How far back the dashboard looks, and in what steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -238,6 +239,8 @@ pub struct TeamDashboard {
     pub prompt_pay: PromptPay,
     /// Oldest first.
     pub outcomes: Vec<OutcomePoint>,
+    /// Their sum over the span, the rates' basis.
+    pub totals: Outcomes,
     /// Most decisions first.
     pub adjudicators: Vec<AdjudicatorThroughput>,
 }
@@ -245,11 +248,10 @@ pub struct TeamDashboard {
 /// Where a status puts a claim: waiting on the team (false), pended (true)
 /// or out of the queue (None).
 fn queue_place(status: Option<&str>) -> Option<bool> {
-    match status? {
-        "received" | "in_review" | "appealed" => Some(false),
-        "pended" => Some(true),
-        _ => None,
-    }
+    let status = status?;
+    OPEN_STATUSES
+        .contains(&status)
+        .then_some(status == "pended")
 }
 
 /// One group of changes in the queue: `step` counts steps back from now
@@ -528,13 +530,15 @@ pub async fn team_dashboard(
 
     tx.commit().await?;
 
+    let outcomes = outcome_series(&changes, now, step, steps);
     Ok(TeamDashboard {
         as_of: now,
         span,
         depth: depth_series(now_counts, &changes, now, step, steps),
         aging: aging_buckets(&open),
         prompt_pay: prompt_pay_totals(&due_groups, today, due_claims),
-        outcomes: outcome_series(&changes, now, step, steps),
+        totals: total_outcomes(&outcomes),
+        outcomes,
         adjudicators: throughput(&changes),
     })
 }

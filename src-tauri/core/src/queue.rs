@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+/// Statuses of a claim in the queue: waiting on the team, or pended.
+pub const OPEN_STATUSES: [&str; 4] = ["received", "in_review", "appealed", "pended"];
+
 /// Which claims to list. Empty sets mean "any".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct QueueFilter {

@@ -21,11 +21,17 @@ pub fn verifier(password: &str) -> String {
     verifier_with(password, &salt, ITERATIONS)
 }
 
-/// Builds a verifier from a given salt; deterministic, for tests.
-pub fn verifier_with(password: &str, salt: &[u8], iterations: u32) -> String {
+/// RFC 5802's SaltedPassword: PBKDF2 with HMAC-SHA-256.
+pub fn salted_password(password: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
     let mut salted = [0u8; 32];
     pbkdf2::pbkdf2::<Hmac<Sha256>>(password.as_bytes(), salt, iterations, &mut salted)
         .expect("HMAC accepts keys of any length");
+    salted
+}
+
+/// Builds a verifier from a given salt; deterministic, for tests.
+pub fn verifier_with(password: &str, salt: &[u8], iterations: u32) -> String {
+    let salted = salted_password(password, salt, iterations);
     let hmac = |key: &[u8], msg: &[u8]| {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
         mac.update(msg);

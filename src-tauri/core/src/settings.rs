@@ -112,7 +112,7 @@ impl Default for RegistrySettings {
 }
 
 /// The signed-in session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionSettings {
     /// Minutes without keyboard or mouse before the window locks, 1 to
@@ -158,10 +158,8 @@ pub struct LoadedSettings {
     pub documents: DocumentSettings,
     /// The outside registries.
     pub registries: RegistrySettings,
-    /// The session, as in the file.
-    pub session: SessionSettings,
-    /// The inactivity timeout in force, in seconds (the file's minutes, or
-    /// the environment's seconds).
+    /// The inactivity timeout in force, in seconds: the file's
+    /// `[session] lock_after_minutes`, or the environment's seconds.
     pub lock_after_secs: u32,
     /// The file that was read, or would be read if it existed.
     pub file: PathBuf,
@@ -331,7 +329,6 @@ pub fn load(
         central,
         documents,
         registries,
-        session,
         lock_after_secs,
         file,
         file_found,
@@ -374,10 +371,7 @@ mod tests {
         )
         .unwrap();
         let file = load(dir.path(), vars(&[])).unwrap();
-        assert_eq!(
-            (file.session.lock_after_minutes, file.lock_after_secs),
-            (5, 300)
-        );
+        assert_eq!(file.lock_after_secs, 300);
         let env = load(dir.path(), vars(&[(env::LOCK_AFTER_SECONDS, "8")])).unwrap();
         assert_eq!(env.lock_after_secs, 8);
         for bad in ["0", "4", "1801", "soon"] {

@@ -186,6 +186,7 @@ async fn every_figure_matches_the_database_and_follows_new_work() {
         dashboard::total_outcomes(&board.outcomes).decided(),
         decided
     );
+    assert_eq!(board.totals, dashboard::total_outcomes(&board.outcomes));
 
     // New work: an open claim denied now by the owner. The next reading
     // shows one fewer waiting, one more denial in the last step, by them.

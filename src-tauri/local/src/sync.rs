@@ -13,16 +13,14 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use claimdesk_core::feed::{end_pull, start_pull};
+use claimdesk_core::queue::OPEN_STATUSES;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::cache::{Cache, CacheError, ClaimPhi};
 
-/// Statuses of the open queue.
-pub const OPEN_STATUSES: [&str; 4] = ["received", "in_review", "appealed", "pended"];
-
-/// The same, written into SQL as literals: a bound array would keep the
+/// [`OPEN_STATUSES`], written into SQL as literals: a bound array would keep the
 /// planner from the partial index over open claims once it goes generic.
 const OPEN_SQL: &str = "'received', 'in_review', 'appealed', 'pended'";
 

@@ -4,30 +4,11 @@
 // read while locked but keeps its sync status; a wrong password is refused
 // with the tries left, the right one brings the desk back; Ctrl+L locks at once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, invokeCommand, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
 const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
 const LOCK_AFTER_SECONDS = 8;
-
-type B = RunningApp["browser"];
-
-/** Calls one of the app's commands from the page, as the UI would; arguments go as JSON text. */
-async function invoke(b: B, command: string, args: object): Promise<unknown> {
-  const answer = await b.executeAsync(
-    (command: string, json: string, done: (r: string) => void) => {
-      const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: object) => Promise<unknown> } })
-        .__TAURI_INTERNALS__;
-      internals.invoke(command, JSON.parse(json)).then(
-        (data) => done(JSON.stringify({ ok: data ?? null })),
-        (error: unknown) => done(JSON.stringify({ error })),
-      );
-    },
-    command,
-    JSON.stringify(args),
-  );
-  return JSON.parse(answer);
-}
 
 describe("automatic lock", () => {
   let app: RunningApp;
@@ -69,11 +50,11 @@ describe("automatic lock", () => {
     expect(page).not.toContain(number);
     expect(page).not.toContain(lastName);
     // The app's side refuses to read while locked; sync status still answers.
-    expect(await invoke(b, "open_claim", { id: claimId })).toMatchObject({ error: { code: "session_locked" } });
-    expect(await invoke(b, "queue_page", { view: "all", offset: 0, limit: 10 })).toMatchObject({
+    expect(await invokeCommand(b, "open_claim", { id: claimId })).toMatchObject({ error: { code: "session_locked" } });
+    expect(await invokeCommand(b, "queue_page", { view: "all", offset: 0, limit: 10 })).toMatchObject({
       error: { code: "session_locked" },
     });
-    expect(await invoke(b, "local_status", {})).toMatchObject({ ok: { sync: {} } });
+    expect(await invokeCommand(b, "local_status", {})).toMatchObject({ ok: { sync: {} } });
     expect(await byTestId(b, "status-bar-state").getText()).toContain("Locked");
 
     // A wrong password: refused, the tries left said.
@@ -90,7 +71,7 @@ describe("automatic lock", () => {
     await byTestId(b, "unlock-submit").click();
     await byTestId(b, "queue-body").waitForDisplayed({ timeout: 15_000 });
     expect(await lock.isExisting()).toBe(false);
-    expect(await invoke(b, "open_claim", { id: claimId })).toMatchObject({ ok: {} });
+    expect(await invokeCommand(b, "open_claim", { id: claimId })).toMatchObject({ ok: {} });
   });
 
   it("locks at once with Ctrl+L", async () => {

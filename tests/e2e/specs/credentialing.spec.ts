@@ -9,17 +9,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, invokeCommand, launchApp, screenshot, signIn, sql, until, type RunningApp } from "../support/app";
 import { startRegistry, type Registry } from "../support/nppes";
 
 const USER = process.env.CLAIMDESK_E2E_CRED_USER ?? "cred";
 const PASSWORD = process.env.CLAIMDESK_E2E_CRED_PASSWORD ?? "cred-password";
 
-type B = RunningApp["browser"];
-
-async function until(b: B, what: () => boolean | Promise<boolean>, message: string, timeout = 20_000): Promise<void> {
-  await b.waitUntil(async () => await what(), { timeout, interval: 200, timeoutMsg: message });
-}
 
 const LEIE_HEADER =
   "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE";
@@ -86,15 +81,7 @@ describe("credentialing", () => {
     expect(await byTestId(b, "queue-body").isExisting()).toBe(false);
     // Asked directly, the app's own command refuses a claim (central's grants).
     const claim = sql(`SELECT id FROM claimdesk.claim ORDER BY id LIMIT 1`);
-    const refused = await b.executeAsync((id: string, done: (r: unknown) => void) => {
-      const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: object) => Promise<unknown> } })
-        .__TAURI_INTERNALS__;
-      internals.invoke("open_claim", { id }).then(
-        () => done({ opened: true }),
-        (error: unknown) => done(error),
-      );
-    }, claim);
-    expect(refused).toMatchObject({ code: "permission_denied" });
+    expect(await invokeCommand(b, "open_claim", { id: claim })).toMatchObject({ error: { code: "permission_denied" } });
     // And the database itself: the login may not read members or claims.
     for (const table of ["member", "claim"]) {
       expect(() => sql(`SET ROLE "${USER}"; SELECT count(*) FROM claimdesk.${table}`)).toThrow(/permission denied/);

@@ -2,7 +2,7 @@
 // deny (blocked without a code), pend, a conflict with another client, and
 // a decision made offline that reaches central exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, database, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, database, launchApp, screenshot, signIn, sql, until, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
 const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
@@ -27,9 +27,6 @@ function status(claimNumber: string): string {
   return sql(`SELECT status FROM claimdesk.claim WHERE claim_number = '${claimNumber}'`);
 }
 
-async function until(b: B, what: () => boolean | Promise<boolean>, message: string, timeout = 20_000): Promise<void> {
-  await b.waitUntil(async () => await what(), { timeout, interval: 250, timeoutMsg: message });
-}
 
 describe("deciding claims", () => {
   let app: RunningApp;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, database, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, database, launchApp, screenshot, signIn, sql, until, type RunningApp } from "../support/app";
 import { writePdf } from "../support/pdf";
 
 const USER = process.env.CLAIMDESK_E2E_USER ?? "demo";
@@ -16,9 +16,6 @@ const PASSWORD = process.env.CLAIMDESK_E2E_PASSWORD ?? "demo-password";
 
 type B = RunningApp["browser"];
 
-async function until(b: B, what: () => boolean | Promise<boolean>, message: string, timeout = 20_000): Promise<void> {
-  await b.waitUntil(async () => await what(), { timeout, interval: 200, timeoutMsg: message });
-}
 
 async function pageLabel(b: B): Promise<string> {
   return byTestId(b, "viewer-page").getText();

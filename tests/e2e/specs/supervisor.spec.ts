@@ -6,16 +6,11 @@
 // above authority approved with a note.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, launchApp, screenshot, signIn, sql, until, type RunningApp } from "../support/app";
 
 const USER = process.env.CLAIMDESK_E2E_SUPERVISOR_USER ?? "super";
 const PASSWORD = process.env.CLAIMDESK_E2E_SUPERVISOR_PASSWORD ?? "super-password";
 
-type B = RunningApp["browser"];
-
-async function until(b: B, what: () => boolean | Promise<boolean>, message: string, timeout = 20_000): Promise<void> {
-  await b.waitUntil(async () => await what(), { timeout, interval: 200, timeoutMsg: message });
-}
 
 describe("supervision", () => {
   let app: RunningApp;

@@ -156,6 +156,36 @@ export function database(action: "stop" | "start"): void {
   execFileSync(join(ROOT, "scripts/pg-cluster"), [action, dir], { stdio: "inherit" });
 }
 
+/** Waits for `what` to hold, polling; fails with `message` after `timeout` ms. */
+export async function until(
+  browser: Browser,
+  what: () => boolean | Promise<boolean>,
+  message: string,
+  timeout = 20_000,
+): Promise<void> {
+  await browser.waitUntil(async () => await what(), { timeout, interval: 200, timeoutMsg: message });
+}
+
+/**
+ * Calls one of the app's commands from the page, as the UI would, past
+ * whatever the UI shows: `{ ok: data }` or `{ error: { code, message } }`.
+ */
+export async function invokeCommand(browser: Browser, command: string, args: object): Promise<unknown> {
+  const answer = await browser.executeAsync(
+    (command: string, json: string, done: (r: string) => void) => {
+      const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: object) => Promise<unknown> } })
+        .__TAURI_INTERNALS__;
+      internals.invoke(command, JSON.parse(json)).then(
+        (data) => done(JSON.stringify({ ok: data ?? null })),
+        (error: unknown) => done(JSON.stringify({ error })),
+      );
+    },
+    command,
+    JSON.stringify(args),
+  );
+  return JSON.parse(answer);
+}
+
 /** Runs one query on the test's central database as its owner; returns the rows as text. */
 export function sql(query: string): string {
   const dir = process.env.CLAIMDESK_TEST_PGCLUSTER;

@@ -1895,11 +1895,9 @@ export type LoadedSettings_Deserialize = {
 	documents: DocumentSettings_Deserialize,
 	/**  The outside registries. */
 	registries: RegistrySettings_Deserialize,
-	/**  The session, as in the file. */
-	session: SessionSettings_Deserialize,
 	/**
-	 *  The inactivity timeout in force, in seconds (the file's minutes, or
-	 *  the environment's seconds).
+	 *  The inactivity timeout in force, in seconds: the file's
+	 *  `[session] lock_after_minutes`, or the environment's seconds.
 	 */
 	lock_after_secs: number,
 	/**  The file that was read, or would be read if it existed. */
@@ -1918,11 +1916,9 @@ export type LoadedSettings_Serialize = {
 	documents: DocumentSettings_Serialize,
 	/**  The outside registries. */
 	registries: RegistrySettings_Serialize,
-	/**  The session, as in the file. */
-	session: SessionSettings_Serialize,
 	/**
-	 *  The inactivity timeout in force, in seconds (the file's minutes, or
-	 *  the environment's seconds).
+	 *  The inactivity timeout in force, in seconds: the file's
+	 *  `[session] lock_after_minutes`, or the environment's seconds.
 	 */
 	lock_after_secs: number,
 	/**  The file that was read, or would be read if it existed. */
@@ -3041,27 +3037,6 @@ export type RoutedClaim_Serialize = {
  */
 export type Secret<T> = T;
 
-/**  The signed-in session. */
-export type SessionSettings = SessionSettings_Serialize | SessionSettings_Deserialize;
-
-/**  The signed-in session. */
-export type SessionSettings_Deserialize = {
-	/**
-	 *  Minutes without keyboard or mouse before the window locks, 1 to
-	 *  [`MAX_LOCK_AFTER_MINUTES`].
-	 */
-	lock_after_minutes?: number,
-};
-
-/**  The signed-in session. */
-export type SessionSettings_Serialize = {
-	/**
-	 *  Minutes without keyboard or mouse before the window locks, 1 to
-	 *  [`MAX_LOCK_AFTER_MINUTES`].
-	 */
-	lock_after_minutes: number,
-};
-
 /**  The staff groups a login can belong to. */
 export type StaffRole = 
 /**  Works the claim queue. */
@@ -3203,6 +3178,8 @@ export type TeamDashboard_Deserialize = {
 	prompt_pay: PromptPay_Deserialize,
 	/**  Oldest first. */
 	outcomes: OutcomePoint[],
+	/**  Their sum over the span, the rates' basis. */
+	totals: Outcomes,
 	/**  Most decisions first. */
 	adjudicators: AdjudicatorThroughput_Deserialize[],
 };
@@ -3221,6 +3198,8 @@ export type TeamDashboard_Serialize = {
 	prompt_pay: PromptPay_Serialize,
 	/**  Oldest first. */
 	outcomes: OutcomePoint[],
+	/**  Their sum over the span, the rates' basis. */
+	totals: Outcomes,
 	/**  Most decisions first. */
 	adjudicators: AdjudicatorThroughput_Serialize[],
 };

@@ -3,6 +3,14 @@
  * kept free of the DOM so it can be tested on its own.
  */
 
+/** Rough width of a 12px character, to size margins and space labels without measuring text. */
+export const CHAR = 7;
+
+/** A 1px line on a half pixel stays sharp instead of blurring across two rows. */
+export function crisp(v: number): number {
+  return Math.round(v) + 0.5;
+}
+
 /** A segment of a stacked bar, in data units from the baseline. */
 export interface Segment {
   y0: number;

@@ -5,13 +5,14 @@ import type { OutcomePoint } from "./bindings";
 import {
   agingLabel,
   denialRate,
-  depthSeries,
   dueWords,
+  outcomeSeries,
   pendRate,
+  priorityName,
+  prioritySeries,
   rateSeries,
   refreshEvery,
   stepLabel,
-  totalOutcomes,
 } from "./dashboard";
 
 const point = (approved: number, partially_approved: number, denied: number, pended: number): OutcomePoint => ({
@@ -22,8 +23,8 @@ const point = (approved: number, partially_approved: number, denied: number, pen
 
 describe("team dashboard figures", () => {
   it("rates: denials over decisions, pends over the claims worked", () => {
-    const o = totalOutcomes([point(6, 1, 2, 0), point(1, 0, 0, 3)]);
-    expect(o).toEqual({ approved: 7, partially_approved: 1, denied: 2, pended: 3 });
+    // The span's totals come summed from the app's side (core dashboard::total_outcomes).
+    const o = { approved: 7, partially_approved: 1, denied: 2, pended: 3 };
     expect(denialRate(o)).toBe(20);
     expect(pendRate(o)).toBe(23.1);
     expect(denialRate(point(0, 0, 0, 4).outcomes)).toBeNull();
@@ -35,13 +36,21 @@ describe("team dashboard figures", () => {
   });
 
   it("series follow the priorities, pended apart and dashed", () => {
-    const series = depthSeries([
+    const series = prioritySeries([
       { at: "2026-03-10T10:00:00Z", counts: { urgent: 1, high: 2, normal: 3, low: 4, pended: 5 } },
       { at: "2026-03-10T11:00:00Z", counts: { urgent: 0, high: 2, normal: 9, low: 4, pended: 6 } },
     ]);
     expect(series.map((s) => s.name)).toEqual(["Urgent", "High", "Normal", "Low", "Pended"]);
     expect(series[0].values).toEqual([1, 0]);
     expect(series[4]).toMatchObject({ dashed: true, values: [5, 6] });
+    const perStep = outcomeSeries([point(6, 1, 2, 0), point(1, 0, 0, 3)], (p) => p.outcomes);
+    expect(perStep.map((s) => [s.name, s.values])).toEqual([
+      ["Approved", [6, 1]],
+      ["Partly approved", [1, 0]],
+      ["Denied", [2, 0]],
+      ["Pended", [0, 3]],
+    ]);
+    expect([1, 2, 3, 4, 9].map(priorityName)).toEqual(["Urgent", "High", "Normal", "Low", "9"]);
   });
 
   it("words for bands, steps and due dates", () => {

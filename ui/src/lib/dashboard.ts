@@ -6,6 +6,7 @@ import type {
   Outcomes,
   PriorityCounts,
 } from "./bindings";
+import { percent } from "./chart";
 
 /**
  * How often the dashboard reads central again while it is on screen: the
@@ -15,10 +16,11 @@ export function refreshEvery(span: DashboardSpan): number {
   return span === "day" ? 15_000 : span === "week" ? 30_000 : 60_000;
 }
 
-export const SPANS: { span: DashboardSpan; label: string }[] = [
-  { span: "day", label: "24 hours" },
-  { span: "week", label: "7 days" },
-  { span: "month", label: "30 days" },
+/** The spans offered, with the step each is counted in. */
+export const SPANS: { span: DashboardSpan; label: string; step: string }[] = [
+  { span: "day", label: "24 hours", step: "hour" },
+  { span: "week", label: "7 days", step: "6 hours" },
+  { span: "month", label: "30 days", step: "day" },
 ];
 
 /** Priorities in the order the charts stack them, with their colours. */
@@ -37,6 +39,11 @@ export const OUTCOMES: { key: keyof Outcomes; name: string; colour: string }[] =
   { key: "pended", name: "Pended", colour: "var(--ink-3)" },
 ];
 
+/** "Urgent" for rank 1 … "Low" for 4. */
+export function priorityName(rank: number): string {
+  return PRIORITIES[rank - 1]?.name ?? String(rank);
+}
+
 export function waiting(c: PriorityCounts): number {
   return c.urgent + c.high + c.normal + c.low;
 }
@@ -45,27 +52,14 @@ export function decided(o: Outcomes): number {
   return o.approved + o.partially_approved + o.denied;
 }
 
-export function totalOutcomes(points: readonly OutcomePoint[]): Outcomes {
-  const t: Outcomes = { approved: 0, partially_approved: 0, denied: 0, pended: 0 };
-  for (const p of points) {
-    t.approved += p.outcomes.approved;
-    t.partially_approved += p.outcomes.partially_approved;
-    t.denied += p.outcomes.denied;
-    t.pended += p.outcomes.pended;
-  }
-  return t;
-}
-
 /** Share of decisions that were denials, in percent to one decimal; null without decisions. */
 export function denialRate(o: Outcomes): number | null {
-  const d = decided(o);
-  return d === 0 ? null : Math.round((o.denied / d) * 1000) / 10;
+  return percent(o.denied, decided(o));
 }
 
 /** Share of the claims worked (decided or pended) that were pended. */
 export function pendRate(o: Outcomes): number | null {
-  const worked = decided(o) + o.pended;
-  return worked === 0 ? null : Math.round((o.pended / worked) * 1000) / 10;
+  return percent(o.pended, decided(o) + o.pended);
 }
 
 /** An x-axis label for a moment: the hour within a day, the date beyond. */
@@ -80,21 +74,23 @@ export function stepLabel(at: string, span: DashboardSpan, timeZone?: string): s
   return new Intl.DateTimeFormat("en-GB", opts).format(d);
 }
 
-export function depthSeries(points: readonly DepthPoint[]) {
+/** A series per priority (pended dashed, for lines) over moments or age bands. */
+export function prioritySeries(rows: readonly (DepthPoint | AgingBucket)[]) {
   return PRIORITIES.map((p) => ({
     name: p.name,
     colour: p.colour,
     dashed: p.dashed,
-    values: points.map((pt) => pt.counts[p.key]),
+    values: rows.map((r) => r.counts[p.key]),
   }));
+}
+
+/** A series per outcome over steps or people. */
+export function outcomeSeries<T>(rows: readonly T[], of: (row: T) => Outcomes) {
+  return OUTCOMES.map((o) => ({ name: o.name, colour: o.colour, values: rows.map((r) => of(r)[o.key]) }));
 }
 
 export function agingLabel(b: AgingBucket): string {
   return b.to_days === null ? `${b.from_days}+` : `${b.from_days}–${b.to_days}`;
-}
-
-export function agingSeries(buckets: readonly AgingBucket[]) {
-  return PRIORITIES.map((p) => ({ name: p.name, colour: p.colour, values: buckets.map((b) => b.counts[p.key]) }));
 }
 
 /** Rates per step; a step with nothing decided has no rate, drawn as 0. */

@@ -57,10 +57,6 @@ export function asCommandError(thrown: unknown): CommandError {
 /** A generated command's answer. */
 export type CommandResult<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 
-/**
- * Awaits a command: its data, or null after handing the error (a refusal,
- * or anything the IPC layer threw) to `onError` for the screen to show.
- */
 let lockedListener: (() => void) | null = null;
 
 /** Who hears that a command found the session locked (the app shell's session). */
@@ -68,6 +64,10 @@ export function onSessionLocked(listener: (() => void) | null): void {
   lockedListener = listener;
 }
 
+/**
+ * Awaits a command: its data, or null after handing the error (a refusal,
+ * or anything the IPC layer threw) to `onError` for the screen to show.
+ */
 export async function settle<T>(call: Promise<CommandResult<T>>, onError: (error: CommandError) => void): Promise<T | null> {
   try {
     const result = await call;

@@ -24,3 +24,8 @@ export function shortServerVersion(version: string): string {
 export function isoNow(): string {
   return new Date().toISOString();
 }
+
+/** A code as words: "partially_approved" reads "partially approved". */
+export function words(code: string): string {
+  return code.replaceAll("_", " ");
+}
