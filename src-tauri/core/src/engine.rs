@@ -6,9 +6,9 @@
 //!
 //! Every line balances as on an 835: billed = paid + the sum of adjustments.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{Months, NaiveDate};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -33,14 +33,50 @@ pub struct LineInput {
     pub billed: Decimal,
 }
 
+/// The claim frequency (X12 CLM05-3): an original bill, a replacement of
+/// an earlier one, or a void of an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    /// "1": an original claim.
+    Original,
+    /// "7": replaces a claim already on file.
+    Replacement,
+    /// "8": voids a claim already on file.
+    Void,
+}
+
+impl Frequency {
+    /// The frequency for a CLM05-3 code, or none for a code the engine
+    /// does not know.
+    pub fn from_code(code: &str) -> Option<Frequency> {
+        match code.trim() {
+            "1" => Some(Frequency::Original),
+            "7" => Some(Frequency::Replacement),
+            "8" => Some(Frequency::Void),
+            _ => None,
+        }
+    }
+}
+
 /// The claim as billed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimInput {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its claim number; breaks ties in receipt order.
+    pub claim_number: String,
+    /// When the payer received it, to the instant: duplicates follow
+    /// receipt order.
+    pub received_at: DateTime<Utc>,
+    /// Original, replacement or void.
+    pub frequency: Frequency,
+    /// The claim a replacement or void replaces, if known.
+    pub replaces: Option<uuid::Uuid>,
     /// First date of service.
     pub service_from: NaiveDate,
     /// Last date of service.
     pub service_to: NaiveDate,
-    /// When the payer received it.
+    /// When the payer received it (the day, for timely filing).
     pub received: NaiveDate,
     /// Member (patient) id, for duplicate checks.
     pub member_id: uuid::Uuid,
@@ -78,6 +114,10 @@ pub struct CategoryBenefit {
     pub covered_in_network: bool,
     /// Covered out of network at all.
     pub covered_out_of_network: bool,
+    /// Visits per plan year (distinct service dates), if limited.
+    pub visit_limit: Option<u32>,
+    /// What the plan pays per plan year in this category, if limited.
+    pub annual_limit: Option<Decimal>,
 }
 
 /// The plan's cost-sharing design.
@@ -125,11 +165,26 @@ pub struct Provider {
     pub credentialed: bool,
 }
 
+/// What a benefit category already used this plan year, before this claim.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BenefitUsage {
+    /// Visits (distinct service dates) already counted.
+    pub visits: u32,
+    /// What the plan already paid.
+    pub paid: Decimal,
+}
+
 /// A claim already on file for the same member, for duplicate edits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorClaim {
-    /// Its claim number, for the explanation.
+    /// Its id (matched against `ClaimInput::replaces`).
+    pub id: uuid::Uuid,
+    /// Its claim number, for the explanation and receipt order.
     pub claim_number: String,
+    /// When the payer received it.
+    pub received_at: DateTime<Utc>,
+    /// Original, replacement or void.
+    pub frequency: Frequency,
     /// Its billing provider's NPI.
     pub provider_npi: String,
     /// First date of service.
@@ -171,6 +226,8 @@ pub struct Context {
     pub provider: Provider,
     /// The member's other claims.
     pub history: Vec<PriorClaim>,
+    /// Benefit use this plan year before this claim, by benefit category.
+    pub benefit_usage: HashMap<String, BenefitUsage>,
     /// Code tables.
     pub reference: Reference,
 }
@@ -252,7 +309,8 @@ pub struct LineResult {
     /// Plan paid.
     #[specta(type = String)]
     pub paid: Decimal,
-    /// Member responsibility (deductible + copay + coinsurance).
+    /// Member responsibility: deductible + copay + coinsurance, plus what a
+    /// benefit limit moved to the member (or billed, on a PR denial).
     #[specta(type = String)]
     pub member_responsibility: Decimal,
     /// CAS adjustments; billed = paid + their sum.
@@ -279,6 +337,30 @@ pub struct Adjudication {
     /// Total member responsibility.
     #[specta(type = String)]
     pub member_responsibility: Decimal,
+    /// Use of each limited benefit category on this claim, by category.
+    pub benefit_limits: Vec<BenefitLimitUse>,
+}
+
+/// How a benefit category's visit or annual limit stands after this claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct BenefitLimitUse {
+    /// The category (`cpt_code.benefit_category`).
+    pub benefit_category: String,
+    /// Visits per plan year, if limited.
+    pub visit_limit: Option<u32>,
+    /// Visits used before this claim.
+    pub visits_before: u32,
+    /// Visits of this claim counted against the limit (not denied).
+    pub visits_this_claim: u32,
+    /// What the plan pays per plan year, if limited.
+    #[specta(type = Option<String>)]
+    pub annual_limit: Option<Decimal>,
+    /// Paid in this category before this claim.
+    #[specta(type = String)]
+    pub paid_before: Decimal,
+    /// Paid in this category on this claim.
+    #[specta(type = String)]
+    pub paid_this_claim: Decimal,
 }
 
 impl Adjudication {
@@ -292,8 +374,25 @@ impl Adjudication {
     }
 }
 
-/// Modifiers that bypass an NCCI indicator-1 pair (distinct procedural service).
+/// Modifiers that bypass an NCCI indicator-1 pair on any column-2 code
+/// (distinct procedural service).
 const NCCI_BYPASS: [&str; 5] = ["59", "XE", "XS", "XP", "XU"];
+
+/// Anatomic modifiers (eyelids, fingers, toes, sides, coronary arteries):
+/// they bypass an indicator-1 pair only when column 1 does not carry the
+/// same one, i.e. was on another site.
+const NCCI_ANATOMIC: [&str; 31] = [
+    "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "TA", "T1",
+    "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "LM", "RC", "RI",
+];
+
+/// Modifiers that bypass an indicator-1 pair only when column 2 is an E/M
+/// service: a significant, separate E/M (25), the decision for surgery (57),
+/// an unrelated E/M in the postoperative period (24).
+const NCCI_EM_BYPASS: [&str; 3] = ["25", "57", "24"];
+
+/// Repeat clinical lab test: bypasses only when column 2 is a lab code.
+const NCCI_LAB_BYPASS: &str = "91";
 
 /// Filing limit: claims must arrive within 12 months of service.
 const FILING_LIMIT_MONTHS: u32 = 12;
@@ -306,42 +405,63 @@ fn money(v: Decimal) -> Decimal {
 /// result is the same whenever it runs.
 pub fn adjudicate(claim: &ClaimInput, ctx: &Context) -> Adjudication {
     let mut edits = claim_edits(claim, ctx);
-    let denied_lines = line_edits(claim, ctx, &mut edits);
-    let claim_denied = edits
+    let mut denied_lines = line_edits(claim, ctx, &mut edits);
+    let claim_denial = edits
         .iter()
-        .any(|e| e.line_number.is_none() && e.action == Action::Deny);
+        .position(|e| e.line_number.is_none() && e.action == Action::Deny);
+    // A denied claim uses no visits, so no visit limit applies to it.
+    if claim_denial.is_none() {
+        visit_limits(claim, ctx, &mut denied_lines, &mut edits);
+    }
 
     let mut acc = ctx.accumulators;
+    // Paid so far on this claim per category, for the annual limit.
+    let mut paid_here: HashMap<&str, Decimal> = HashMap::new();
+    let mut limit_edits = Vec::new();
     let mut lines = Vec::with_capacity(claim.lines.len());
     for line in &claim.lines {
-        let denial = if claim_denied {
-            edits
-                .iter()
-                .find(|e| e.line_number.is_none() && e.action == Action::Deny)
-        } else {
-            denied_lines
-                .get(&line.line_number)
-                .and_then(|i| edits.get(*i))
-        };
+        let denial = claim_denial.or_else(|| denied_lines.get(&line.line_number).copied());
         lines.push(match denial {
-            Some(edit) => denied_line(line, edit),
-            None => price_line(line, ctx, &mut acc),
+            Some(i) => denied_line(line, &edits[i]),
+            None => {
+                let mut priced = price_line(line, ctx, &mut acc);
+                if let Some(category) = ctx.reference.cpt_category.get(&line.cpt) {
+                    let paid = paid_here.entry(category.as_str()).or_default();
+                    let limit = ctx.plan.benefits.get(category).and_then(|b| b.annual_limit);
+                    if let Some(limit) = limit {
+                        let already = usage(ctx, category).paid + *paid;
+                        limit_edits.extend(annual_limit(&mut priced, category, limit, already));
+                    }
+                    *paid += priced.paid;
+                }
+                priced
+            }
         });
     }
     // Line denials leave the rest payable; the claim is denied only by a
-    // claim-level edit or when no line survives.
+    // claim-level edit or when no line survives (an annual limit that leaves
+    // a line nothing to pay denies it too).
+    let zeroed: HashSet<u16> = limit_edits
+        .iter()
+        .filter(|e| e.action == Action::Deny)
+        .filter_map(|e| e.line_number)
+        .collect();
+    edits.extend(limit_edits);
     let all_lines_denied = !claim.lines.is_empty()
         && claim
             .lines
             .iter()
-            .all(|l| denied_lines.contains_key(&l.line_number));
-    let action = if claim_denied || all_lines_denied {
+            .all(|l| denied_lines.contains_key(&l.line_number) || zeroed.contains(&l.line_number));
+    let action = if claim_denial.is_some() || all_lines_denied {
         Action::Deny
     } else if edits.iter().any(|e| e.action == Action::Pend) {
         Action::Pend
     } else {
         Action::Pay
     };
+    let benefit_limits = benefit_limits(claim, ctx, &lines, |l| {
+        claim_denial.is_none() && !denied_lines.contains_key(&l.line_number)
+    });
     Adjudication {
         billed: lines.iter().map(|l| l.billed).sum(),
         paid: lines.iter().map(|l| l.paid).sum(),
@@ -349,6 +469,7 @@ pub fn adjudicate(claim: &ClaimInput, ctx: &Context) -> Adjudication {
         lines,
         edits,
         action,
+        benefit_limits,
     }
 }
 
@@ -488,13 +609,36 @@ fn claim_edits(claim: &ClaimInput, ctx: &Context) -> Vec<Edit> {
     }
     // Duplicates (CMS professional criteria): same member, provider, dates,
     // procedures, places of service and billed amounts = exact; same or
-    // overlapping dates otherwise = suspect.
+    // overlapping dates otherwise = suspect. A void bills nothing, so it
+    // duplicates nothing.
+    if claim.frequency != Frequency::Void {
+        duplicate_edits(claim, ctx, &mut out);
+    }
+    out
+}
+
+/// Whether `prior` can be the original that `claim` duplicates: a live
+/// claim received before this one (the later copy is the duplicate), and
+/// not the claim this one replaces or voids.
+fn is_earlier_live_claim(claim: &ClaimInput, prior: &PriorClaim) -> bool {
+    !prior.denied_or_void
+        && prior.frequency != Frequency::Void
+        && claim.replaces != Some(prior.id)
+        && (prior.received_at, prior.claim_number.as_str())
+            < (claim.received_at, claim.claim_number.as_str())
+}
+
+fn duplicate_edits(claim: &ClaimInput, ctx: &Context, out: &mut Vec<Edit>) {
     let ours: Vec<(String, String, Decimal)> = claim
         .lines
         .iter()
         .map(|l| (l.cpt.clone(), l.place_of_service.clone(), l.billed))
         .collect();
-    for prior in ctx.history.iter().filter(|p| !p.denied_or_void) {
+    for prior in ctx
+        .history
+        .iter()
+        .filter(|p| is_earlier_live_claim(claim, p))
+    {
         let same_provider = prior.provider_npi == ctx.provider.npi;
         let same_dates =
             prior.service_from == claim.service_from && prior.service_to == claim.service_to;
@@ -521,7 +665,6 @@ fn claim_edits(claim: &ClaimInput, ctx: &Context) -> Vec<Edit> {
             ));
         }
     }
-    out
 }
 
 fn same_multiset(a: &[(String, String, Decimal)], b: &[(String, String, Decimal)]) -> bool {
@@ -594,51 +737,251 @@ fn line_edits(claim: &ClaimInput, ctx: &Context, edits: &mut Vec<Edit>) -> HashM
         }
     }
     // NCCI: column 2 is denied with column 1 on the same day, unless the
-    // pair allows a modifier (indicator 1) and column 2 carries one.
+    // pair allows a modifier (indicator 1) and column 2 carries one that
+    // applies. A column-1 line denied itself bundles nothing.
     for c2 in &claim.lines {
         if denied.contains_key(&c2.line_number) {
             continue;
         }
-        for c1 in claim
-            .lines
-            .iter()
-            .filter(|c1| c1.line_number != c2.line_number && c1.service_date == c2.service_date)
-        {
-            let Some(indicator) = ctx.reference.ncci.get(&(c1.cpt.clone(), c2.cpt.clone())) else {
-                continue;
-            };
-            let bypassed = *indicator == '1'
-                && c2
-                    .modifiers
-                    .iter()
-                    .any(|m| NCCI_BYPASS.contains(&m.as_str()));
-            if *indicator == '9' || bypassed {
-                continue;
+        let bundling = claim.lines.iter().find_map(|c1| {
+            if c1.line_number == c2.line_number
+                || c1.service_date != c2.service_date
+                || denied.contains_key(&c1.line_number)
+            {
+                return None;
             }
-            edits.push(edit(
-                "ncci_ptp",
-                "97",
-                Group::CO,
-                Some(c2.line_number),
-                Action::Deny,
-                *indicator == '1',
-                format!(
-                    "{} is included in {} on line {} the same day (NCCI indicator {indicator}{}).",
-                    c2.cpt,
-                    c1.cpt,
-                    c1.line_number,
-                    if *indicator == '1' {
-                        "; a modifier such as 59 or XU may apply"
-                    } else {
-                        "; no modifier allowed"
-                    }
-                ),
-            ));
-            denied.insert(c2.line_number, edits.len() - 1);
-            break;
-        }
+            let indicator = *ctx.reference.ncci.get(&(c1.cpt.clone(), c2.cpt.clone()))?;
+            let bypassed = indicator == '1' && ncci_modifier_applies(c1, c2);
+            (indicator != '9' && !bypassed).then_some((c1, indicator))
+        });
+        let Some((c1, indicator)) = bundling else {
+            continue;
+        };
+        edits.push(edit(
+            "ncci_ptp",
+            "97",
+            Group::CO,
+            Some(c2.line_number),
+            Action::Deny,
+            indicator == '1',
+            format!(
+                "{} is included in {} on line {} the same day (NCCI indicator {indicator}{}).",
+                c2.cpt,
+                c1.cpt,
+                c1.line_number,
+                if indicator == '1' {
+                    "; a modifier such as 59, XU or an anatomic modifier may apply"
+                } else {
+                    "; no modifier allowed"
+                }
+            ),
+        ));
+        denied.insert(c2.line_number, edits.len() - 1);
     }
     denied
+}
+
+/// Whether column 2 carries a modifier that lets an indicator-1 pair pay.
+fn ncci_modifier_applies(c1: &LineInput, c2: &LineInput) -> bool {
+    c2.modifiers.iter().any(|m| {
+        let m = m.as_str();
+        NCCI_BYPASS.contains(&m)
+            // The same site on both lines is still one procedure.
+            || (NCCI_ANATOMIC.contains(&m) && !c1.modifiers.iter().any(|c| c == m))
+            || (NCCI_EM_BYPASS.contains(&m) && is_evaluation_and_management(&c2.cpt))
+            || (m == NCCI_LAB_BYPASS && is_clinical_lab(&c2.cpt))
+    })
+}
+
+/// CPT evaluation and management codes, 99202–99499.
+fn is_evaluation_and_management(cpt: &str) -> bool {
+    cpt_between(cpt, 99202, 99499)
+}
+
+/// CPT pathology and laboratory codes, 80047–89398.
+fn is_clinical_lab(cpt: &str) -> bool {
+    cpt_between(cpt, 80047, 89398)
+}
+
+fn cpt_between(cpt: &str, low: u32, high: u32) -> bool {
+    cpt.len() == 5
+        && cpt.bytes().all(|b| b.is_ascii_digit())
+        && cpt.parse::<u32>().is_ok_and(|n| (low..=high).contains(&n))
+}
+
+/// Benefit visit limits (CARC 119). A visit is a distinct service date in a
+/// category; once the plan year's visits are used up, every line of each
+/// further visit, in date order, is denied. Runs after the coding edits, so a
+/// line they deny is no visit.
+fn visit_limits(
+    claim: &ClaimInput,
+    ctx: &Context,
+    denied: &mut HashMap<u16, usize>,
+    edits: &mut Vec<Edit>,
+) {
+    let mut visits: BTreeMap<(&str, NaiveDate), Vec<u16>> = BTreeMap::new();
+    for line in claim
+        .lines
+        .iter()
+        .filter(|l| !denied.contains_key(&l.line_number))
+    {
+        if let Some(category) = ctx.reference.cpt_category.get(&line.cpt) {
+            visits
+                .entry((category.as_str(), line.service_date))
+                .or_default()
+                .push(line.line_number);
+        }
+    }
+    // Visits used per category: before this claim, then this claim's so far.
+    let mut used: HashMap<&str, u32> = HashMap::new();
+    for ((category, _), line_numbers) in visits {
+        let Some(limit) = ctx.plan.benefits.get(category).and_then(|b| b.visit_limit) else {
+            continue;
+        };
+        let used = used
+            .entry(category)
+            .or_insert_with(|| usage(ctx, category).visits);
+        if *used < limit {
+            *used += 1;
+            continue;
+        }
+        for n in line_numbers {
+            edits.push(edit(
+                "benefit_visit_limit",
+                "119",
+                Group::PR,
+                Some(n),
+                Action::Deny,
+                false,
+                format!(
+                    "{}: {used} of {limit} visits this plan year already used (limit {limit}).",
+                    category_words(category)
+                ),
+            ));
+            denied.insert(n, edits.len() - 1);
+        }
+    }
+}
+
+/// Caps a priced line's payment at what is left of its category's annual
+/// limit (CARC 119); the cut moves to the member. The cost share stays as
+/// priced, so the deductible and out-of-pocket accumulators never see it.
+fn annual_limit(
+    line: &mut LineResult,
+    category: &str,
+    limit: Decimal,
+    already_paid: Decimal,
+) -> Option<Edit> {
+    let room = (limit - already_paid).max(Decimal::ZERO);
+    let cut = line.paid - room;
+    if cut <= Decimal::ZERO {
+        return None;
+    }
+    line.paid -= cut;
+    line.member_responsibility += cut;
+    line.adjustments.push(Adjustment {
+        group: Group::PR,
+        carc: "119".into(),
+        amount: cut,
+    });
+    Some(edit(
+        "benefit_annual_limit",
+        "119",
+        Group::PR,
+        Some(line.line_number),
+        if line.paid.is_zero() {
+            Action::Deny
+        } else {
+            Action::Pay
+        },
+        false,
+        format!(
+            "{}: {} of the {} annual limit was already paid; this line pays {}.",
+            category_words(category),
+            amount(already_paid),
+            amount(limit),
+            amount(line.paid)
+        ),
+    ))
+}
+
+/// One entry per limited category among the claim's lines. `counted` says
+/// whether a line was allowed, so its date counts as a visit.
+fn benefit_limits(
+    claim: &ClaimInput,
+    ctx: &Context,
+    results: &[LineResult],
+    counted: impl Fn(&LineInput) -> bool,
+) -> Vec<BenefitLimitUse> {
+    let mut by_category: BTreeMap<&str, (BTreeSet<NaiveDate>, Decimal)> = BTreeMap::new();
+    for (line, result) in claim.lines.iter().zip(results) {
+        let Some(category) = ctx.reference.cpt_category.get(&line.cpt) else {
+            continue;
+        };
+        let limited = ctx
+            .plan
+            .benefits
+            .get(category)
+            .is_some_and(|b| b.visit_limit.is_some() || b.annual_limit.is_some());
+        if !limited {
+            continue;
+        }
+        let (dates, paid) = by_category.entry(category.as_str()).or_default();
+        if counted(line) {
+            dates.insert(line.service_date);
+        }
+        *paid += result.paid;
+    }
+    by_category
+        .into_iter()
+        .map(|(category, (dates, paid))| {
+            let benefit = &ctx.plan.benefits[category];
+            let before = usage(ctx, category);
+            BenefitLimitUse {
+                benefit_category: category.to_string(),
+                visit_limit: benefit.visit_limit,
+                visits_before: before.visits,
+                visits_this_claim: u32::try_from(dates.len()).unwrap_or(u32::MAX),
+                annual_limit: benefit.annual_limit,
+                paid_before: before.paid,
+                paid_this_claim: paid,
+            }
+        })
+        .collect()
+}
+
+fn usage(ctx: &Context, category: &str) -> BenefitUsage {
+    ctx.benefit_usage.get(category).copied().unwrap_or_default()
+}
+
+/// "office_visit" reads "Office visit".
+fn category_words(category: &str) -> String {
+    let words = category.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+/// Money for the screen: 1,450.00.
+fn amount(v: Decimal) -> String {
+    let v = money(v);
+    let digits = format!("{:.2}", v.abs());
+    let (whole, cents) = digits.split_once('.').unwrap_or((&digits, "00"));
+    let mut out = String::with_capacity(digits.len() + whole.len() / 3 + 1);
+    if v.is_sign_negative() && !v.is_zero() {
+        out.push('-');
+    }
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out.push('.');
+    out.push_str(cents);
+    out
 }
 
 fn denied_line(line: &LineInput, edit: &Edit) -> LineResult {
@@ -655,11 +998,16 @@ fn denied_line(line: &LineInput, edit: &Edit) -> LineResult {
         } else {
             Decimal::ZERO
         },
-        adjustments: vec![Adjustment {
-            group: edit.group,
-            carc: edit.carc.clone(),
-            amount: line.billed,
-        }],
+        // Nothing billed, nothing to adjust (an 835 adjustment is never 0).
+        adjustments: if line.billed.is_zero() {
+            vec![]
+        } else {
+            vec![Adjustment {
+                group: edit.group,
+                carc: edit.carc.clone(),
+                amount: line.billed,
+            }]
+        },
         rarc: if edit.code == "ncci_ptp" {
             vec!["M15".into()]
         } else {
@@ -785,6 +1133,8 @@ pub mod fixtures {
             deductible_applies,
             covered_in_network: true,
             covered_out_of_network: true,
+            visit_limit: None,
+            annual_limit: None,
         };
         let mut benefits = HashMap::new();
         benefits.insert("surgery".to_string(), benefit("0", true));
@@ -834,6 +1184,7 @@ pub mod fixtures {
                 credentialed: true,
             },
             history: Vec::new(),
+            benefit_usage: HashMap::new(),
             reference: Reference {
                 cpt_category,
                 icd10: ["M17.11", "J06.9", "E11.9"]
@@ -858,12 +1209,23 @@ pub mod fixtures {
         }
     }
 
-    /// A claim on 2026-03-02, received 2026-03-10.
+    /// Noon UTC on a day, for receipt instants.
+    pub fn noon(day: NaiveDate) -> DateTime<Utc> {
+        day.and_hms_opt(12, 0, 0).expect("valid time").and_utc()
+    }
+
+    /// An original claim on 2026-03-02, received 2026-03-10 at noon UTC.
     pub fn claim(lines: Vec<LineInput>) -> ClaimInput {
+        let received = d(2026, 3, 10);
         ClaimInput {
+            id: uuid::Uuid::from_u128(0xC1A1_0000_0000_0001),
+            claim_number: "CLM-20260310-000001".into(),
+            received_at: noon(received),
+            frequency: Frequency::Original,
+            replaces: None,
             service_from: d(2026, 3, 2),
             service_to: d(2026, 3, 2),
-            received: d(2026, 3, 10),
+            received,
             member_id: uuid::Uuid::nil(),
             diagnoses: vec!["M17.11".into()],
             lines,
@@ -954,6 +1316,25 @@ mod tests {
         assert_eq!((l.deductible, l.member_responsibility), (m("10"), m("10")));
     }
 
+    /// The fixture claim's twin, received five days earlier.
+    fn prior() -> PriorClaim {
+        PriorClaim {
+            id: uuid::Uuid::from_u128(0xC1A1_0000_0000_0002),
+            claim_number: "CLM-20260305-000001".into(),
+            received_at: noon(d(2026, 3, 5)),
+            frequency: Frequency::Original,
+            provider_npi: "1234567893".into(),
+            service_from: d(2026, 3, 2),
+            service_to: d(2026, 3, 2),
+            denied_or_void: false,
+            lines: vec![("29881".into(), "11".into(), m("2000.00"))],
+        }
+    }
+
+    fn codes(result: &Adjudication) -> Vec<&str> {
+        result.edits.iter().map(|e| e.code.as_str()).collect()
+    }
+
     fn fired(result: &Adjudication, code: &str) -> Edit {
         result
             .edits
@@ -1015,14 +1396,7 @@ mod tests {
         );
 
         let mut ctx = context();
-        ctx.history.push(PriorClaim {
-            claim_number: "CLM-20260305-000001".into(),
-            provider_npi: "1234567893".into(),
-            service_from: d(2026, 3, 2),
-            service_to: d(2026, 3, 2),
-            denied_or_void: false,
-            lines: vec![("29881".into(), "11".into(), m("2000.00"))],
-        });
+        ctx.history.push(prior());
         let r = check(
             &ctx,
             &base,
@@ -1145,5 +1519,501 @@ mod tests {
             (m("1200.00"), m("480.00"), m("720.00"))
         );
         assert_eq!(l.rarc, vec!["N381".to_string()]);
+    }
+
+    #[test]
+    fn frequency_reads_clm05_3() {
+        assert_eq!(Frequency::from_code("1"), Some(Frequency::Original));
+        assert_eq!(Frequency::from_code("7"), Some(Frequency::Replacement));
+        assert_eq!(Frequency::from_code("8"), Some(Frequency::Void));
+        assert_eq!(Frequency::from_code("6"), None);
+    }
+
+    #[test]
+    fn an_earlier_claim_is_not_a_duplicate_of_a_later_one() {
+        let base = claim(vec![line(1, "29881", "2000.00")]);
+        let mut ctx = context();
+        let mut later = prior();
+        later.received_at = noon(d(2026, 3, 12));
+        ctx.history.push(later);
+        assert!(adjudicate(&base, &ctx).edits.is_empty());
+
+        // Received the same instant: the claim number decides.
+        ctx.history[0].received_at = base.received_at;
+        ctx.history[0].claim_number = "CLM-20260310-000002".into();
+        assert!(adjudicate(&base, &ctx).edits.is_empty());
+        ctx.history[0].claim_number = "CLM-20260310-000000".into();
+        fired(&adjudicate(&base, &ctx), "exact_duplicate");
+        // The claim itself on file is no duplicate of itself.
+        ctx.history[0].claim_number = base.claim_number.clone();
+        assert!(adjudicate(&base, &ctx).edits.is_empty());
+    }
+
+    #[test]
+    fn a_replacement_is_not_a_duplicate_of_the_claim_it_replaces() {
+        let mut ctx = context();
+        ctx.history.push(prior());
+        let mut replacement = claim(vec![line(1, "29881", "2000.00")]);
+        replacement.frequency = Frequency::Replacement;
+        replacement.replaces = Some(prior().id);
+        assert!(adjudicate(&replacement, &ctx).edits.is_empty());
+        replacement.lines[0].billed = m("1999.00");
+        assert!(
+            adjudicate(&replacement, &ctx).edits.is_empty(),
+            "nor a suspect one"
+        );
+    }
+
+    #[test]
+    fn a_void_gets_no_duplicate_edit() {
+        let mut ctx = context();
+        ctx.history.push(prior());
+        let mut void = claim(vec![line(1, "29881", "2000.00")]);
+        void.frequency = Frequency::Void;
+        assert!(adjudicate(&void, &ctx).edits.is_empty());
+        // Nor is an earlier void on file the original of anything.
+        ctx.history[0].frequency = Frequency::Void;
+        let original = claim(vec![line(1, "29881", "2000.00")]);
+        assert!(adjudicate(&original, &ctx).edits.is_empty());
+    }
+
+    #[test]
+    fn an_older_prior_that_is_not_replaced_is_still_a_duplicate() {
+        let mut ctx = context();
+        ctx.history.push(prior());
+        let mut replacement = claim(vec![line(1, "29881", "2000.00")]);
+        replacement.frequency = Frequency::Replacement;
+        replacement.replaces = Some(uuid::Uuid::from_u128(0xC1A1_0000_0000_0099));
+        fired(&adjudicate(&replacement, &ctx), "exact_duplicate");
+        replacement.lines[0].billed = m("1999.00");
+        fired(&adjudicate(&replacement, &ctx), "suspect_duplicate");
+        // A prior that itself replaced something counts like any other.
+        ctx.history[0].frequency = Frequency::Replacement;
+        fired(&adjudicate(&replacement, &ctx), "suspect_duplicate");
+    }
+
+    #[test]
+    fn every_prior_is_examined() {
+        let mut ctx = context();
+        for i in 0..200u32 {
+            let mut other = prior();
+            other.id = uuid::Uuid::from_u128(0xC1A1_0001_0000_0000 + u128::from(i));
+            other.claim_number = format!("CLM-20250101-{i:06}");
+            other.provider_npi = "1245319599".into();
+            other.service_from = d(2025, 1, 1) + chrono::Days::new(u64::from(i));
+            other.service_to = other.service_from;
+            ctx.history.push(other);
+        }
+        ctx.history.push(prior());
+        let result = adjudicate(&claim(vec![line(1, "29881", "2000.00")]), &ctx);
+        assert_eq!(codes(&result), vec!["exact_duplicate"]);
+        assert!(fired(&result, "exact_duplicate")
+            .explanation
+            .contains("CLM-20260305-000001"));
+    }
+
+    /// Lines 1 and 2 on one day, with modifiers on each.
+    fn pair(c1: (&str, &[&str]), c2: (&str, &[&str])) -> ClaimInput {
+        let with = |n, (cpt, mods): (&str, &[&str])| LineInput {
+            modifiers: mods.iter().map(|m| m.to_string()).collect(),
+            ..line(n, cpt, "100.00")
+        };
+        claim(vec![with(1, c1), with(2, c2)])
+    }
+
+    fn ncci_denies_line_2(ctx: &Context, c: &ClaimInput) -> bool {
+        let result = adjudicate(c, ctx);
+        balanced(&result);
+        result
+            .edits
+            .iter()
+            .any(|e| e.code == "ncci_ptp" && e.line_number == Some(2))
+    }
+
+    #[test]
+    fn ncci_distinct_service_modifiers_bypass_any_column_two() {
+        let ctx = context();
+        assert!(ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &[]), ("29880", &[]))
+        ));
+        for modifier in ["59", "XE", "XS", "XP", "XU"] {
+            assert!(
+                !ncci_denies_line_2(&ctx, &pair(("29881", &[]), ("29880", &[modifier]))),
+                "{modifier}"
+            );
+        }
+        // On column 1 they do nothing.
+        assert!(ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &["59"]), ("29880", &[]))
+        ));
+    }
+
+    #[test]
+    fn ncci_anatomic_modifiers_bypass_only_on_another_site() {
+        let ctx = context();
+        let same_knee = pair(("29881", &["LT"]), ("29880", &["LT"]));
+        assert!(ncci_denies_line_2(&ctx, &same_knee));
+        let other_knee = pair(("29881", &["LT"]), ("29880", &["RT"]));
+        assert!(!ncci_denies_line_2(&ctx, &other_knee));
+        assert!(!ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &["F1"]), ("29880", &["F2"]))
+        ));
+        assert!(ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &["T5"]), ("29880", &["T5"]))
+        ));
+        let explanation = fired(&adjudicate(&same_knee, &ctx), "ncci_ptp").explanation;
+        assert!(
+            explanation.contains("a modifier such as 59, XU or an anatomic modifier may apply"),
+            "{explanation}"
+        );
+    }
+
+    #[test]
+    fn ncci_em_modifiers_bypass_only_on_an_em_column_two() {
+        let mut ctx = context();
+        ctx.reference
+            .ncci
+            .insert(("29881".into(), "99213".into()), '1');
+        for modifier in ["25", "57", "24"] {
+            assert!(
+                !ncci_denies_line_2(&ctx, &pair(("29881", &[]), ("99213", &[modifier]))),
+                "{modifier} on an E/M"
+            );
+            assert!(
+                ncci_denies_line_2(&ctx, &pair(("29881", &[]), ("29880", &[modifier]))),
+                "{modifier} on a procedure"
+            );
+        }
+        assert!(ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &[]), ("99213", &[]))
+        ));
+    }
+
+    #[test]
+    fn ncci_91_bypasses_only_on_a_lab_column_two() {
+        let mut ctx = context();
+        ctx.reference
+            .ncci
+            .insert(("80053".into(), "80048".into()), '1');
+        assert!(!ncci_denies_line_2(
+            &ctx,
+            &pair(("80053", &[]), ("80048", &["91"]))
+        ));
+        assert!(ncci_denies_line_2(
+            &ctx,
+            &pair(("29881", &[]), ("29880", &["91"]))
+        ));
+        // Indicator 0 is never bypassed.
+        assert!(ncci_denies_line_2(
+            &context(),
+            &pair(("80053", &[]), ("80048", &["91"]))
+        ));
+    }
+
+    #[test]
+    fn a_denied_column_one_bundles_nothing() {
+        // Column 1 not covered: column 2 pays on its own.
+        let mut ctx = context();
+        ctx.reference
+            .ncci
+            .insert(("99213".into(), "80053".into()), '0');
+        ctx.plan
+            .benefits
+            .get_mut("office_visit")
+            .expect("office visits")
+            .covered_in_network = false;
+        let result = adjudicate(&pair(("99213", &[]), ("80053", &[])), &ctx);
+        assert_eq!(codes(&result), vec!["not_covered_benefit"]);
+        assert_eq!(result.lines[1].allowed, m("30.00"));
+
+        // Column 1 bundled itself by an earlier NCCI pair.
+        let mut ctx = context();
+        ctx.reference
+            .ncci
+            .insert(("29880".into(), "20610".into()), '0');
+        let c = claim(vec![
+            line(1, "29881", "2000.00"),
+            line(2, "29880", "1800.00"),
+            line(3, "20610", "200.00"),
+        ]);
+        let result = adjudicate(&c, &ctx);
+        let ncci: Vec<_> = result
+            .edits
+            .iter()
+            .filter(|e| e.code == "ncci_ptp")
+            .map(|e| e.line_number)
+            .collect();
+        assert_eq!(ncci, vec![Some(2)]);
+        assert!(result.lines[2].allowed > Decimal::ZERO);
+        balanced(&result);
+    }
+
+    fn office_visits_limited_to(visits: u32, used: u32) -> Context {
+        let mut ctx = context();
+        ctx.plan
+            .benefits
+            .get_mut("office_visit")
+            .expect("office visits")
+            .visit_limit = Some(visits);
+        ctx.benefit_usage.insert(
+            "office_visit".into(),
+            BenefitUsage {
+                visits: used,
+                paid: Decimal::ZERO,
+            },
+        );
+        ctx
+    }
+
+    #[test]
+    fn the_visit_limit_pays_the_last_visit_and_denies_the_next() {
+        let visit = claim(vec![line(1, "99213", "150.00")]);
+        let result = adjudicate(&visit, &office_visits_limited_to(20, 19));
+        assert!(result.edits.is_empty(), "{:?}", result.edits);
+        assert_eq!(result.lines[0].paid, m("52.00"));
+
+        let result = adjudicate(&visit, &office_visits_limited_to(20, 20));
+        let e = fired(&result, "benefit_visit_limit");
+        assert_eq!(
+            (
+                e.carc.as_str(),
+                e.group,
+                e.action,
+                e.overridable,
+                e.line_number
+            ),
+            ("119", Group::PR, Action::Deny, false, Some(1))
+        );
+        assert_eq!(
+            e.explanation,
+            "Office visit: 20 of 20 visits this plan year already used (limit 20)."
+        );
+        let l = &result.lines[0];
+        assert_eq!(adj(l), vec![(Group::PR, "119", m("150.00"))]);
+        assert_eq!((l.paid, l.member_responsibility), (m("0"), m("150.00")));
+        assert_eq!(result.action, Action::Deny);
+        balanced(&result);
+    }
+
+    #[test]
+    fn lines_on_one_date_are_one_visit() {
+        let mut c = claim(vec![
+            line(1, "99213", "150.00"),
+            line(2, "99213", "150.00"),
+            line(3, "99213", "150.00"),
+        ]);
+        c.lines[2].service_date = d(2026, 3, 4);
+        c.service_to = d(2026, 3, 4);
+        let result = adjudicate(&c, &office_visits_limited_to(20, 19));
+        assert_eq!(codes(&result), vec!["benefit_visit_limit"]);
+        assert_eq!(fired(&result, "benefit_visit_limit").line_number, Some(3));
+        assert!(result.lines[0].paid > Decimal::ZERO && result.lines[1].paid > Decimal::ZERO);
+        assert_eq!(result.action, Action::Pay);
+        assert_eq!(result.benefit_limits[0].visits_this_claim, 1);
+        balanced(&result);
+    }
+
+    #[test]
+    fn a_line_denied_by_another_edit_uses_no_visit() {
+        let mut ctx = office_visits_limited_to(20, 19);
+        ctx.reference
+            .ncci
+            .insert(("29881".into(), "99213".into()), '0');
+        let mut c = claim(vec![
+            line(1, "29881", "2000.00"),
+            line(2, "99213", "150.00"),
+            line(3, "99213", "150.00"),
+        ]);
+        c.lines[2].service_date = d(2026, 3, 4);
+        c.service_to = d(2026, 3, 4);
+        let result = adjudicate(&c, &ctx);
+        assert_eq!(
+            codes(&result),
+            vec!["ncci_ptp"],
+            "the 3-4 visit is the 20th"
+        );
+        assert!(result.lines[2].paid > Decimal::ZERO);
+    }
+
+    fn surgery_limited_to(limit: &str, paid_before: &str) -> Context {
+        let mut ctx = context();
+        ctx.plan
+            .benefits
+            .get_mut("surgery")
+            .expect("surgery")
+            .annual_limit = Some(m(limit));
+        ctx.benefit_usage.insert(
+            "surgery".into(),
+            BenefitUsage {
+                visits: 0,
+                paid: m(paid_before),
+            },
+        );
+        // Deductible met; 300.00 of out-of-pocket room left.
+        ctx.accumulators = Accumulators {
+            individual_deductible: m("1000"),
+            individual_oop: m("4700"),
+            family_deductible: m("1000"),
+            family_oop: m("4700"),
+        };
+        ctx
+    }
+
+    #[test]
+    fn a_partly_used_annual_limit_caps_the_payment_and_moves_the_rest_to_the_member() {
+        let ctx = surgery_limited_to("1500", "1450");
+        let c = claim(vec![
+            line(1, "29881", "2000.00"),
+            line(2, "99213", "150.00"),
+        ]);
+        let result = adjudicate(&c, &ctx);
+        let l = &result.lines[0];
+        // Allowed 1,200.00; coinsurance 240.00 as priced; the plan's 960.00
+        // is cut to the 50.00 left.
+        assert_eq!(
+            adj(l),
+            vec![
+                (Group::CO, "45", m("800.00")),
+                (Group::PR, "2", m("240.00")),
+                (Group::PR, "119", m("910.00"))
+            ]
+        );
+        assert_eq!(
+            (l.allowed, l.deductible, l.coinsurance, l.paid),
+            (m("1200.00"), m("0"), m("240.00"), m("50.00"))
+        );
+        assert_eq!(l.member_responsibility, m("1150.00"));
+        let e = fired(&result, "benefit_annual_limit");
+        assert_eq!(
+            (
+                e.carc.as_str(),
+                e.group,
+                e.action,
+                e.overridable,
+                e.line_number
+            ),
+            ("119", Group::PR, Action::Pay, false, Some(1))
+        );
+        assert_eq!(
+            e.explanation,
+            "Surgery: 1,450.00 of the 1,500.00 annual limit was already paid; this line pays 50.00."
+        );
+        // The cut is no cost share: 60.00 of out-of-pocket room is left for
+        // the office visit's 25.00 copay and 13.00 coinsurance.
+        let visit = &result.lines[1];
+        assert_eq!((visit.copay, visit.coinsurance), (m("25"), m("13.00")));
+        assert_eq!(result.action, Action::Pay);
+        balanced(&result);
+    }
+
+    #[test]
+    fn the_annual_limit_counts_earlier_lines_of_the_claim() {
+        let ctx = surgery_limited_to("2000", "1000");
+        let mut c = claim(vec![
+            line(1, "29881", "2000.00"),
+            line(2, "29881", "2000.00"),
+        ]);
+        c.lines[1].service_date = d(2026, 3, 3);
+        c.service_to = d(2026, 3, 3);
+        let result = adjudicate(&c, &ctx);
+        // Line 1 pays 960.00 of the 1,000.00 left; line 2 the last 40.00.
+        assert_eq!(result.lines[0].paid, m("960.00"));
+        assert_eq!(result.lines[1].paid, m("40.00"));
+        assert!(fired(&result, "benefit_annual_limit")
+            .explanation
+            .starts_with("Surgery: 1,960.00 of the 2,000.00"));
+        balanced(&result);
+    }
+
+    #[test]
+    fn a_used_up_annual_limit_pays_nothing_and_denies() {
+        let ctx = surgery_limited_to("1500", "1500");
+        let result = adjudicate(&claim(vec![line(1, "29881", "2000.00")]), &ctx);
+        let l = &result.lines[0];
+        assert_eq!(
+            adj(l),
+            vec![
+                (Group::CO, "45", m("800.00")),
+                (Group::PR, "2", m("240.00")),
+                (Group::PR, "119", m("960.00"))
+            ]
+        );
+        assert_eq!((l.paid, l.member_responsibility), (m("0"), m("1200.00")));
+        assert_eq!(fired(&result, "benefit_annual_limit").action, Action::Deny);
+        assert_eq!(result.action, Action::Deny, "no line pays");
+        balanced(&result);
+    }
+
+    #[test]
+    fn benefit_limits_summarise_each_limited_category() {
+        let mut ctx = surgery_limited_to("1500", "1450");
+        ctx.plan
+            .benefits
+            .get_mut("office_visit")
+            .expect("office visits")
+            .visit_limit = Some(20);
+        ctx.benefit_usage.insert(
+            "office_visit".into(),
+            BenefitUsage {
+                visits: 19,
+                paid: m("1000.00"),
+            },
+        );
+        let mut c = claim(vec![
+            line(1, "99213", "150.00"),
+            line(2, "29881", "2000.00"),
+            line(3, "80053", "60.00"),
+            line(4, "99213", "150.00"),
+        ]);
+        c.lines[3].service_date = d(2026, 3, 5);
+        c.service_to = d(2026, 3, 5);
+        let result = adjudicate(&c, &ctx);
+        assert_eq!(
+            result.benefit_limits,
+            vec![
+                BenefitLimitUse {
+                    benefit_category: "office_visit".into(),
+                    visit_limit: Some(20),
+                    visits_before: 19,
+                    visits_this_claim: 1,
+                    annual_limit: None,
+                    paid_before: m("1000.00"),
+                    paid_this_claim: result.lines[0].paid,
+                },
+                BenefitLimitUse {
+                    benefit_category: "surgery".into(),
+                    visit_limit: None,
+                    visits_before: 0,
+                    visits_this_claim: 1,
+                    annual_limit: Some(m("1500")),
+                    paid_before: m("1450"),
+                    paid_this_claim: m("50.00"),
+                },
+            ]
+        );
+        assert!(
+            adjudicate(&claim(vec![line(1, "80053", "60.00")]), &context())
+                .benefit_limits
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_denied_line_that_billed_nothing_has_no_zero_adjustment() {
+        let result = adjudicate(&claim(vec![line(1, "9999X", "0")]), &context());
+        assert!(result.lines[0].adjustments.is_empty());
+        balanced(&result);
+    }
+
+    #[test]
+    fn amounts_read_with_thousands_separators() {
+        assert_eq!(amount(m("1234567.5")), "1,234,567.50");
+        assert_eq!(amount(m("50")), "50.00");
+        assert_eq!(amount(m("999.999")), "1,000.00");
     }
 }

@@ -39,6 +39,25 @@ pub enum ErrorCode {
     NotFound,
     /// No claim is waiting in the queue.
     QueueEmpty,
+    /// Central refused a decision's figures: a line does not balance, an
+    /// amount is negative, a group does not fit its reason, or the member's
+    /// share passes what is left of the deductible or out-of-pocket maximum.
+    FiguresRejected,
+    /// The member's accumulators or benefit usage changed since the claim
+    /// was priced: price it again and show the new figures before confirming.
+    AccumulatorsChanged,
+    /// The engine denies this claim outright (not eligible on the date of
+    /// service, excluded provider, exact duplicate): it cannot be approved.
+    EngineDenies,
+    /// The engine holds this claim (suspect duplicate, provider not
+    /// credentialed): approving it needs an override reason.
+    OverrideRequired,
+    /// A supervisor may not approve a claim they decided themselves.
+    SeparationOfDuties,
+    /// The payment is above the approver's own authority limit.
+    AboveAuthority,
+    /// A benefit's visit or annual limit would be passed (CARC 119).
+    BenefitLimitReached,
     /// A command that needs a session was called while logged out.
     NotLoggedIn,
     /// The session is locked after inactivity (or by the person): nothing

@@ -5,7 +5,7 @@ mod common;
 
 use claimdesk_core::central::CentralError;
 use claimdesk_core::ErrorCode;
-use common::{error_code, fixture, TestDb};
+use common::{credentialed_fixture, error_code, fixture, TestDb};
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
@@ -40,15 +40,19 @@ async fn decide(
 
 fn lines(paid1: &str, paid2: &str) -> serde_json::Value {
     json!([
-        {"line_number": 1, "allowed": "150.00", "deductible": "30.00", "copay": "20.00", "coinsurance": "10.00", "paid": paid1, "group_code": "CO", "carc": "45", "rarc": []},
-        {"line_number": 2, "allowed": "100.00", "deductible": "0", "copay": "0", "coinsurance": "20.00", "paid": paid2, "group_code": null, "carc": null, "rarc": []}
+        {"line_number": 1, "allowed": "150.00", "deductible": "30.00", "copay": "20.00", "coinsurance": "10.00", "paid": paid1,
+         "group_code": "PR", "carc": "1", "rarc": [],
+         "adjustments": [{"group": "PR", "carc": "1", "amount": "30.00"}, {"group": "PR", "carc": "3", "amount": "20.00"},
+                         {"group": "PR", "carc": "2", "amount": "10.00"}]},
+        {"line_number": 2, "allowed": "100.00", "deductible": "0", "copay": "0", "coinsurance": "20.00", "paid": paid2,
+         "group_code": null, "carc": null, "rarc": [], "adjustments": [{"group": "PR", "carc": "2", "amount": "20.00"}]}
     ])
 }
 
 #[tokio::test]
 async fn payments_above_authority_wait_for_a_supervisor_and_accumulate() {
     let mut db = TestDb::new().await;
-    let f = fixture(&db.owner).await;
+    let f = credentialed_fixture(&db.owner).await;
     let adjudicator = db.login("adjudicator").await;
     let supervisor = db.login("supervisor").await;
     sqlx::query("INSERT INTO claimdesk.authority_limit (login, max_paid) VALUES ($1, 100.00)")
@@ -154,6 +158,8 @@ async fn within_authority_is_not_routed_and_request_info_pends_with_a_note() {
     // A denied line (nothing paid) needs its codes.
     let mut bad = lines("90.00", "0");
     bad[1]["allowed"] = json!("0");
+    bad[1]["coinsurance"] = json!("0");
+    bad[1]["adjustments"] = json!([{"group": "CO", "carc": "50", "amount": "100.00"}]);
     let err = decide(
         &adjudicator,
         claim,

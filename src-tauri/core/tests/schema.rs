@@ -626,7 +626,7 @@ async fn claim_numbers_stay_unique_under_concurrency() {
 #[tokio::test]
 async fn decision_rules_hold_in_the_database() {
     let mut db = TestDb::new().await;
-    let f = fixture(&db.owner).await;
+    let f = common::credentialed_fixture(&db.owner).await;
     let adjudicator = db.login("adjudicator").await;
     let login = format!("{}_adjudicator", db.name);
 
@@ -694,11 +694,13 @@ async fn decision_rules_hold_in_the_database() {
     let err = decide("approve", version, over, None, None)
         .await
         .unwrap_err();
-    assert_eq!(error_code(err), ErrorCode::InvalidInput);
+    assert_eq!(error_code(err), ErrorCode::FiguresRejected);
     // A remark code that is not in the list is refused.
     let unknown_remark = serde_json::json!([
-        {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": ["N999"]},
-        {"line_number": 2, "allowed": "80.00", "deductible": "0", "copay": "0", "coinsurance": "16.00", "paid": "64.00", "group_code": "CO", "carc": "45", "rarc": []}
+        {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": ["N999"],
+         "adjustments": [{"group": "CO", "carc": "45", "amount": "60.00"}, {"group": "PR", "carc": "3", "amount": "20.00"}]},
+        {"line_number": 2, "allowed": "80.00", "deductible": "0", "copay": "0", "coinsurance": "16.00", "paid": "64.00", "group_code": "CO", "carc": "45", "rarc": [],
+         "adjustments": [{"group": "CO", "carc": "45", "amount": "20.00"}, {"group": "PR", "carc": "2", "amount": "16.00"}]}
     ]);
     let err = decide("approve", version, unknown_remark, None, None)
         .await
@@ -706,8 +708,10 @@ async fn decision_rules_hold_in_the_database() {
     assert_eq!(error_code(err), ErrorCode::InvalidInput);
 
     let lines = serde_json::json!([
-        {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": []},
-        {"line_number": 2, "allowed": "80.00", "deductible": "0", "copay": "0", "coinsurance": "16.00", "paid": "64.00", "group_code": "CO", "carc": "45", "rarc": ["N130"]}
+        {"line_number": 1, "allowed": "90.00", "deductible": "0", "copay": "20.00", "coinsurance": "0", "paid": "70.00", "group_code": "CO", "carc": "45", "rarc": [],
+         "adjustments": [{"group": "CO", "carc": "45", "amount": "60.00"}, {"group": "PR", "carc": "3", "amount": "20.00"}]},
+        {"line_number": 2, "allowed": "80.00", "deductible": "0", "copay": "0", "coinsurance": "16.00", "paid": "64.00", "group_code": "CO", "carc": "45", "rarc": ["N130"],
+         "adjustments": [{"group": "CO", "carc": "45", "amount": "20.00"}, {"group": "PR", "carc": "2", "amount": "16.00"}]}
     ]);
     let new_version = decide("approve", version, lines, None, Some("paid per contract"))
         .await

@@ -54,6 +54,9 @@ pub struct ClaimHeader {
     pub manual_review: bool,
     /// The claim this one may duplicate.
     pub suspected_duplicate_of: Option<Uuid>,
+    /// The claim a replacement (7) or void (8) replaces.
+    #[serde(default)]
+    pub replaces_claim_id: Option<Uuid>,
     /// Risk flag type.
     pub risk_type: Option<String>,
     /// Risk flag severity.

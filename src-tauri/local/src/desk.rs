@@ -91,7 +91,7 @@ pub async fn decide(
     let view = ClaimView::from_opened(&opened).map_err(|_| DecideError::Unpriced)?;
     let priced = view.pricing.ok_or(DecideError::Unpriced)?;
     let lists = crate::codes::load(cache).await?;
-    let lines = decision::build(&priced.adjudication, input, &lists)?;
+    let lines = decision::build(&priced.adjudication, input, &lists, priced.room())?;
     let mutation = Mutation::Decide {
         claim_id: id,
         version: i32::try_from(version).map_err(|_| DecideError::Unpriced)?,
@@ -106,6 +106,13 @@ pub async fn decide(
             .filter(|e| !e.is_empty())
             .map(str::to_owned),
         pend_reason: input.pend_reason.clone(),
+        override_reason: input
+            .override_reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned),
+        priced_against: (!input.kind.keeps_claim_open()).then(|| priced.priced_against()),
     };
     let effect = if input.kind.keeps_claim_open() {
         LocalEffect::SetStatus("pended")

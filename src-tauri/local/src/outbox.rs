@@ -41,6 +41,13 @@ pub enum Mutation {
         explanation: Option<String>,
         /// Pends: the reason code.
         pend_reason: Option<String>,
+        /// Approvals over a held edit: why.
+        #[serde(default)]
+        override_reason: Option<String>,
+        /// The accumulators and benefit usage the figures were priced
+        /// against; central refuses the decision if its own have moved.
+        #[serde(default)]
+        priced_against: Option<serde_json::Value>,
     },
     /// A note on a claim.
     Note {

@@ -6,10 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use claimdesk_core::decision::CostShareRoom;
 use claimdesk_core::engine::{
-    self, Accumulators, Adjudication, CategoryBenefit, ClaimInput, Context, Eligibility, LineInput,
-    Plan, PriorClaim, Provider, Reference,
+    self, Accumulators, Adjudication, BenefitUsage, CategoryBenefit, ClaimInput, Context,
+    Eligibility, Frequency, LineInput, Plan, PriorClaim, Provider, Reference,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,23 @@ pub struct BenefitFact {
     pub covered_in_network: bool,
     /// Covered out of network.
     pub covered_out_of_network: bool,
+    /// Visits the plan pays per plan year, if limited.
+    #[serde(default)]
+    pub visit_limit: Option<u32>,
+    /// Most the plan pays per plan year in this category, if limited.
+    #[serde(default)]
+    #[specta(type = Option<String>)]
+    pub annual_limit: Option<Decimal>,
+}
+
+/// What the member used of one benefit category this plan year, before this claim.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct UsageFact {
+    /// Visits paid.
+    pub visits: u32,
+    /// Amount the plan paid.
+    #[specta(type = String)]
+    pub paid: Decimal,
 }
 
 /// Spent so far this plan year.
@@ -166,6 +184,12 @@ pub struct RelatedClaim {
     pub service_from: NaiveDate,
     /// Last date of service.
     pub service_to: NaiveDate,
+    /// When the payer received it (duplicates follow receipt order).
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
+    /// 1 original, 7 replacement, 8 void.
+    #[serde(default)]
+    pub frequency_code: Option<String>,
     /// Total billed.
     #[specta(type = String)]
     pub total_billed: Decimal,
@@ -199,6 +223,8 @@ pub struct PricingFacts {
     icd10: Vec<CodeFact>,
     ncci: Vec<NcciFact>,
     history: Vec<RelatedClaim>,
+    #[serde(default)]
+    benefit_usage: HashMap<String, UsageFact>,
     authority_limit: Decimal,
 }
 
@@ -226,8 +252,46 @@ pub struct Pricing {
     /// Most this person may approve without a supervisor.
     #[specta(type = String)]
     pub authority_limit: Decimal,
+    /// The member's use this plan year of the claim's benefit categories.
+    pub benefit_usage: HashMap<String, UsageFact>,
     /// The engine's figures and edits.
     pub adjudication: Adjudication,
+}
+
+impl Pricing {
+    /// What is left of the deductible and out-of-pocket maximum before this
+    /// claim, the tighter of individual and family; none without a plan.
+    pub fn room(&self) -> Option<CostShareRoom> {
+        let plan = self.plan.as_ref()?;
+        let acc = self.accumulators.as_ref()?;
+        Some(CostShareRoom {
+            deductible: (plan.deductible_individual - acc.individual_deductible)
+                .min(plan.deductible_family - acc.family_deductible)
+                .max(Decimal::ZERO),
+            oop: (plan.oop_max_individual - acc.individual_oop)
+                .min(plan.oop_max_family - acc.family_oop)
+                .max(Decimal::ZERO),
+        })
+    }
+
+    /// What the figures were priced against, for central to compare with
+    /// its own totals when the decision arrives.
+    pub fn priced_against(&self) -> serde_json::Value {
+        let zero = Decimal::ZERO;
+        let acc = self.accumulators.as_ref();
+        let text = |v: Option<Decimal>| v.unwrap_or(zero).to_string();
+        serde_json::json!({
+            "accumulators": {
+                "individual_deductible": text(acc.map(|a| a.individual_deductible)),
+                "individual_oop": text(acc.map(|a| a.individual_oop)),
+                "family_deductible": text(acc.map(|a| a.family_deductible)),
+                "family_oop": text(acc.map(|a| a.family_oop)),
+            },
+            "benefit_usage": self.benefit_usage.iter().map(|(category, u)| {
+                (category.clone(), serde_json::json!({"visits": u.visits, "paid": u.paid.to_string()}))
+            }).collect::<serde_json::Map<_, _>>(),
+        })
+    }
 }
 
 fn eligibility(fact: Option<&EligibilityFact>) -> Eligibility {
@@ -268,6 +332,8 @@ impl PricingFacts {
                                 covered_in_network: b.covered_in_network,
                                 covered_out_of_network: b.covered_out_of_network
                                     && plan.is_some_and(|p| p.out_of_network_covered),
+                                visit_limit: b.visit_limit,
+                                annual_limit: b.annual_limit,
                             },
                         )
                     })
@@ -295,17 +361,26 @@ impl PricingFacts {
                     .as_ref()
                     .map_or_else(String::new, |p| p.npi.clone()),
                 in_network: self.in_network,
+                // Excluded with no date on record counts as excluded
+                // throughout, as central counts it.
                 excluded_since: self
                     .provider
                     .as_ref()
                     .filter(|p| p.excluded)
-                    .and_then(|p| p.exclusion_date),
+                    .map(|p| p.exclusion_date.unwrap_or(NaiveDate::MIN)),
                 credentialed: self.provider.as_ref().is_some_and(|p| p.credentialed),
             },
             history: self
                 .history
                 .iter()
                 .map(|h| PriorClaim {
+                    id: h.id,
+                    received_at: h.received_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    frequency: h
+                        .frequency_code
+                        .as_deref()
+                        .and_then(Frequency::from_code)
+                        .unwrap_or(Frequency::Original),
                     claim_number: h.claim_number.clone(),
                     provider_npi: h.provider_npi.clone(),
                     service_from: h.service_from,
@@ -316,6 +391,19 @@ impl PricingFacts {
                         .iter()
                         .map(|l| (l.cpt_code.clone(), l.place_of_service.clone(), l.billed))
                         .collect(),
+                })
+                .collect(),
+            benefit_usage: self
+                .benefit_usage
+                .iter()
+                .map(|(category, u)| {
+                    (
+                        category.clone(),
+                        BenefitUsage {
+                            visits: u.visits,
+                            paid: u.paid,
+                        },
+                    )
                 })
                 .collect(),
             reference: Reference {
@@ -352,6 +440,11 @@ pub fn price(
     facts: &PricingFacts,
 ) -> Pricing {
     let input = ClaimInput {
+        id: claim.id,
+        claim_number: claim.claim_number.clone(),
+        received_at: claim.received_at,
+        frequency: Frequency::from_code(&claim.frequency_code).unwrap_or(Frequency::Original),
+        replaces: claim.replaces_claim_id,
         service_from: claim.service_from,
         service_to: claim.service_to,
         received: claim.received_at.date_naive(),
@@ -386,6 +479,7 @@ pub fn price(
         icd10: facts.icd10.clone(),
         related: facts.history.clone(),
         authority_limit: facts.authority_limit,
+        benefit_usage: facts.benefit_usage.clone(),
         adjudication,
     }
 }

@@ -212,6 +212,7 @@ async fn decide(
 #[tokio::test]
 async fn decisions_are_priced_here_queued_with_their_effect_and_recorded_once() {
     let mut db = support::seeded(200, 13, 20).await;
+    common::lease_away_unpayable(&db.owner).await;
     let desk = support::desk(&mut db, "adjudicator").await;
     sync::pull_queue(
         &desk.cache,

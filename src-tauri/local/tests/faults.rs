@@ -103,7 +103,8 @@ async fn approvals(direct: &PgPool, n: usize) -> Vec<(Uuid, i32, Mutation)> {
                 .unwrap();
         let lines: serde_json::Value = sqlx::query_scalar(
             "SELECT jsonb_agg(jsonb_build_object('line_number', line_number, 'allowed', billed, 'deductible', '0',
-                    'copay', '0', 'coinsurance', '0', 'paid', billed, 'rarc', '[]'::jsonb) ORDER BY line_number)
+                    'copay', '0', 'coinsurance', '0', 'paid', billed, 'rarc', '[]'::jsonb,
+                    'adjustments', '[]'::jsonb) ORDER BY line_number)
              FROM claimdesk.claim_line WHERE claim_id = $1",
         )
         .bind(id)
@@ -122,6 +123,8 @@ async fn approvals(direct: &PgPool, n: usize) -> Vec<(Uuid, i32, Mutation)> {
                 denial_carc: None,
                 explanation: Some("paid as billed".into()),
                 pend_reason: None,
+                override_reason: None,
+                priced_against: None,
             },
         ));
     }
@@ -153,6 +156,7 @@ async fn cut_connections_during_pull_and_push_lose_nothing_and_apply_nothing_twi
     // Several seeds: each replays a different pattern of cuts.
     for seed in [11u64, 23, 37] {
         let mut db = support::seeded(900, seed, 30).await;
+        common::lease_away_unpayable(&db.owner).await;
         let direct = db.login("adjudicator").await;
         let login: String = sqlx::query_scalar("SELECT current_user::text")
             .fetch_one(&direct)
@@ -283,6 +287,7 @@ fn worker() -> std::process::Command {
 #[tokio::test]
 async fn a_process_killed_mid_batch_resumes_without_loss_or_repeats() {
     let mut db = support::seeded(1_500, 41, 30).await;
+    common::lease_away_unpayable(&db.owner).await;
     let direct = db.login("adjudicator").await;
     let login: String = sqlx::query_scalar("SELECT current_user::text")
         .fetch_one(&direct)

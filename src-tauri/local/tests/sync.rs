@@ -201,7 +201,8 @@ async fn checkout(central: &PgPool) -> (Uuid, i32, serde_json::Value) {
             .unwrap();
     let lines: serde_json::Value = sqlx::query_scalar(
         "SELECT jsonb_agg(jsonb_build_object('line_number', line_number, 'allowed', billed, 'deductible', '0',
-                'copay', '0', 'coinsurance', '0', 'paid', billed, 'group_code', NULL, 'carc', NULL, 'rarc', '[]'::jsonb)
+                'copay', '0', 'coinsurance', '0', 'paid', billed, 'group_code', NULL, 'carc', NULL, 'rarc', '[]'::jsonb,
+                'adjustments', '[]'::jsonb)
                 ORDER BY line_number)
          FROM claimdesk.claim_line WHERE claim_id = $1",
     )
@@ -222,6 +223,8 @@ fn approve(claim_id: Uuid, version: i32, lines: serde_json::Value) -> Mutation {
         denial_carc: None,
         explanation: Some("paid as billed".into()),
         pend_reason: None,
+        override_reason: None,
+        priced_against: None,
     }
 }
 
@@ -232,6 +235,7 @@ fn code_of(e: sqlx::Error) -> claimdesk_core::ErrorCode {
 #[tokio::test]
 async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() {
     let mut db = support::seeded(200, 5, 30).await;
+    common::lease_away_unpayable(&db.owner).await;
     let support::Desk {
         central,
         login: _login,
@@ -335,6 +339,7 @@ async fn the_outbox_survives_an_outage_and_central_applies_each_mutation_once() 
 #[tokio::test]
 async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
     let mut db = support::seeded(200, 5, 30).await;
+    common::lease_away_unpayable(&db.owner).await;
     let support::Desk {
         central,
         login: _login,
@@ -411,6 +416,7 @@ async fn a_stale_decision_becomes_a_conflict_the_person_sees() {
 #[tokio::test]
 async fn a_lost_lease_shows_who_holds_the_claim_now() {
     let mut db = support::seeded(200, 5, 30).await;
+    common::lease_away_unpayable(&db.owner).await;
     let support::Desk {
         central,
         login: _login,

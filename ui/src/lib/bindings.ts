@@ -202,6 +202,8 @@ export type Adjudication_Deserialize = {
 	paid: string,
 	/**  Total member responsibility. */
 	member_responsibility: string,
+	/**  Use of each limited benefit category on this claim, by category. */
+	benefit_limits: BenefitLimitUse_Deserialize[],
 };
 
 /**  The engine's answer for a claim. */
@@ -218,6 +220,8 @@ export type Adjudication_Serialize = {
 	paid: string,
 	/**  Total member responsibility. */
 	member_responsibility: string,
+	/**  Use of each limited benefit category on this claim, by category. */
+	benefit_limits: BenefitLimitUse_Serialize[],
 };
 
 /**  One person's work over the span. */
@@ -536,7 +540,10 @@ export type AuditPage_Serialize = {
 };
 
 /**  One benefit category of the plan. */
-export type BenefitFact = {
+export type BenefitFact = BenefitFact_Serialize | BenefitFact_Deserialize;
+
+/**  One benefit category of the plan. */
+export type BenefitFact_Deserialize = {
 	/**  office_visit, lab, surgery, … */
 	benefit_category: string,
 	/**  Copay in network. */
@@ -549,6 +556,69 @@ export type BenefitFact = {
 	covered_in_network: boolean,
 	/**  Covered out of network. */
 	covered_out_of_network: boolean,
+	/**  Visits the plan pays per plan year, if limited. */
+	visit_limit?: number | null,
+	/**  Most the plan pays per plan year in this category, if limited. */
+	annual_limit?: string | null,
+};
+
+/**  One benefit category of the plan. */
+export type BenefitFact_Serialize = {
+	/**  office_visit, lab, surgery, … */
+	benefit_category: string,
+	/**  Copay in network. */
+	copay_in_network: string,
+	/**  Copay out of network. */
+	copay_out_of_network: string,
+	/**  Deductible applies first. */
+	deductible_applies: boolean,
+	/**  Covered in network. */
+	covered_in_network: boolean,
+	/**  Covered out of network. */
+	covered_out_of_network: boolean,
+	/**  Visits the plan pays per plan year, if limited. */
+	visit_limit: number | null,
+	/**  Most the plan pays per plan year in this category, if limited. */
+	annual_limit: string | null,
+};
+
+/**  How a benefit category's visit or annual limit stands after this claim. */
+export type BenefitLimitUse = BenefitLimitUse_Serialize | BenefitLimitUse_Deserialize;
+
+/**  How a benefit category's visit or annual limit stands after this claim. */
+export type BenefitLimitUse_Deserialize = {
+	/**  The category (`cpt_code.benefit_category`). */
+	benefit_category: string,
+	/**  Visits per plan year, if limited. */
+	visit_limit?: number | null,
+	/**  Visits used before this claim. */
+	visits_before: number,
+	/**  Visits of this claim counted against the limit (not denied). */
+	visits_this_claim: number,
+	/**  What the plan pays per plan year, if limited. */
+	annual_limit?: string | null,
+	/**  Paid in this category before this claim. */
+	paid_before: string,
+	/**  Paid in this category on this claim. */
+	paid_this_claim: string,
+};
+
+/**  How a benefit category's visit or annual limit stands after this claim. */
+export type BenefitLimitUse_Serialize = {
+	/**  The category (`cpt_code.benefit_category`). */
+	benefit_category: string,
+	/**  Visits per plan year, if limited. */
+	visit_limit: number | null,
+	/**  Visits used before this claim. */
+	visits_before: number,
+	/**  Visits of this claim counted against the limit (not denied). */
+	visits_this_claim: number,
+	/**  What the plan pays per plan year, if limited. */
+	annual_limit: string | null,
+	/**  Paid in this category before this claim. */
+	paid_before: string,
+	/**  Paid in this category on this claim. */
+	paid_this_claim: string,
 };
 
 /**  A claim adjustment reason code. */
@@ -561,6 +631,19 @@ export type Carc = {
 	group_codes: string[],
 	/**  Offered as a reason to deny a claim. */
 	is_denial: boolean,
+};
+
+/**
+ *  One CAS adjustment on a line as central records it (the 835's group,
+ *  reason and amount); billed = paid + the line's adjustments.
+ */
+export type CasAdjustment = {
+	/**  Group code: CO, PR, OA, PI. */
+	group: string,
+	/**  Claim adjustment reason code. */
+	carc: string,
+	/**  Amount. */
+	amount: string,
 };
 
 /**
@@ -725,6 +808,8 @@ export type ClaimHeader_Deserialize = {
 	manual_review: boolean,
 	/**  The claim this one may duplicate. */
 	suspected_duplicate_of?: string | null,
+	/**  The claim a replacement (7) or void (8) replaces. */
+	replaces_claim_id?: string | null,
 	/**  Risk flag type. */
 	risk_type?: string | null,
 	/**  Risk flag severity. */
@@ -777,6 +862,8 @@ export type ClaimHeader_Serialize = {
 	manual_review: boolean,
 	/**  The claim this one may duplicate. */
 	suspected_duplicate_of: string | null,
+	/**  The claim a replacement (7) or void (8) replaces. */
+	replaces_claim_id: string | null,
 	/**  Risk flag type. */
 	risk_type: string | null,
 	/**  Risk flag severity. */
@@ -1255,6 +1342,11 @@ export type DecisionInput_Deserialize = {
 	reductions: LineReduction[],
 	/**  Remark codes added to every line. */
 	rarc: string[],
+	/**
+	 *  Why the person approves over an edit that holds the claim (suspect
+	 *  duplicate, provider not credentialed); kept on the claim and audited.
+	 */
+	override_reason?: string | null,
 };
 
 /**  The decision as the panel submits it. */
@@ -1273,6 +1365,11 @@ export type DecisionInput_Serialize = {
 	reductions: LineReduction[],
 	/**  Remark codes added to every line. */
 	rarc: string[],
+	/**
+	 *  Why the person approves over an edit that holds the claim (suspect
+	 *  duplicate, provider not credentialed); kept on the claim and audited.
+	 */
+	override_reason: string | null,
 };
 
 /**  What the person decided. */
@@ -1311,6 +1408,8 @@ export type DecisionLine_Deserialize = {
 	carc?: string | null,
 	/**  Remark codes. */
 	rarc: string[],
+	/**  The line's CAS adjustments. */
+	adjustments: CasAdjustment[],
 };
 
 /**  One line as central records it. */
@@ -1333,6 +1432,8 @@ export type DecisionLine_Serialize = {
 	carc: string | null,
 	/**  Remark codes. */
 	rarc: string[],
+	/**  The line's CAS adjustments. */
+	adjustments: CasAdjustment[],
 };
 
 /**  The queue at one moment. */
@@ -1610,6 +1711,33 @@ export type ErrorCode =
 "not_found" | 
 /**  No claim is waiting in the queue. */
 "queue_empty" | 
+/**
+ *  Central refused a decision's figures: a line does not balance, an
+ *  amount is negative, a group does not fit its reason, or the member's
+ *  share passes what is left of the deductible or out-of-pocket maximum.
+ */
+"figures_rejected" | 
+/**
+ *  The member's accumulators or benefit usage changed since the claim
+ *  was priced: price it again and show the new figures before confirming.
+ */
+"accumulators_changed" | 
+/**
+ *  The engine denies this claim outright (not eligible on the date of
+ *  service, excluded provider, exact duplicate): it cannot be approved.
+ */
+"engine_denies" | 
+/**
+ *  The engine holds this claim (suspect duplicate, provider not
+ *  credentialed): approving it needs an override reason.
+ */
+"override_required" | 
+/**  A supervisor may not approve a claim they decided themselves. */
+"separation_of_duties" | 
+/**  The payment is above the approver's own authority limit. */
+"above_authority" | 
+/**  A benefit's visit or annual limit would be passed (CARC 119). */
+"benefit_limit_reached" | 
 /**  A command that needs a session was called while logged out. */
 "not_logged_in" | 
 /**
@@ -1876,7 +2004,10 @@ export type LineResult = {
 	coinsurance: string,
 	/**  Plan paid. */
 	paid: string,
-	/**  Member responsibility (deductible + copay + coinsurance). */
+	/**
+	 *  Member responsibility: deductible + copay + coinsurance, plus what a
+	 *  benefit limit moved to the member (or billed, on a PR denial).
+	 */
 	member_responsibility: string,
 	/**  CAS adjustments; billed = paid + their sum. */
 	adjustments: Adjustment[],
@@ -2219,7 +2350,7 @@ export type Pricing_Deserialize = {
 	/**  The plan. */
 	plan?: PlanFact | null,
 	/**  Its benefits. */
-	benefits: BenefitFact[],
+	benefits: BenefitFact_Deserialize[],
 	/**  Accumulators this plan year, before this claim. */
 	accumulators?: AccumulatorFact | null,
 	/**  The provider. */
@@ -2231,9 +2362,11 @@ export type Pricing_Deserialize = {
 	/**  Descriptions of the claim's diagnosis codes (unknown codes missing). */
 	icd10: CodeFact_Deserialize[],
 	/**  The member's other claims, newest first. */
-	related: RelatedClaim[],
+	related: RelatedClaim_Deserialize[],
 	/**  Most this person may approve without a supervisor. */
 	authority_limit: string,
+	/**  The member's use this plan year of the claim's benefit categories. */
+	benefit_usage: { [key in string]: UsageFact },
 	/**  The engine's figures and edits. */
 	adjudication: Adjudication_Deserialize,
 };
@@ -2245,7 +2378,7 @@ export type Pricing_Serialize = {
 	/**  The plan. */
 	plan: PlanFact | null,
 	/**  Its benefits. */
-	benefits: BenefitFact[],
+	benefits: BenefitFact_Serialize[],
 	/**  Accumulators this plan year, before this claim. */
 	accumulators: AccumulatorFact | null,
 	/**  The provider. */
@@ -2257,9 +2390,11 @@ export type Pricing_Serialize = {
 	/**  Descriptions of the claim's diagnosis codes (unknown codes missing). */
 	icd10: CodeFact_Serialize[],
 	/**  The member's other claims, newest first. */
-	related: RelatedClaim[],
+	related: RelatedClaim_Serialize[],
 	/**  Most this person may approve without a supervisor. */
 	authority_limit: string,
+	/**  The member's use this plan year of the claim's benefit categories. */
+	benefit_usage: { [key in string]: UsageFact },
 	/**  The engine's figures and edits. */
 	adjudication: Adjudication_Serialize,
 };
@@ -2946,7 +3081,10 @@ export type RegistryTaxonomy_Serialize = {
 };
 
 /**  Another claim of the same member. */
-export type RelatedClaim = {
+export type RelatedClaim = RelatedClaim_Serialize | RelatedClaim_Deserialize;
+
+/**  Another claim of the same member. */
+export type RelatedClaim_Deserialize = {
 	/**  Its id. */
 	id: string,
 	/**  Its number. */
@@ -2959,6 +3097,34 @@ export type RelatedClaim = {
 	service_from: string,
 	/**  Last date of service. */
 	service_to: string,
+	/**  When the payer received it (duplicates follow receipt order). */
+	received_at?: string | null,
+	/**  1 original, 7 replacement, 8 void. */
+	frequency_code?: string | null,
+	/**  Total billed. */
+	total_billed: string,
+	/**  Its lines: code, place of service, billed. */
+	lines: RelatedLine[],
+};
+
+/**  Another claim of the same member. */
+export type RelatedClaim_Serialize = {
+	/**  Its id. */
+	id: string,
+	/**  Its number. */
+	claim_number: string,
+	/**  Its status. */
+	status: string,
+	/**  Its billing provider's NPI. */
+	provider_npi: string,
+	/**  First date of service. */
+	service_from: string,
+	/**  Last date of service. */
+	service_to: string,
+	/**  When the payer received it (duplicates follow receipt order). */
+	received_at: string | null,
+	/**  1 original, 7 replacement, 8 void. */
+	frequency_code: string | null,
 	/**  Total billed. */
 	total_billed: string,
 	/**  Its lines: code, place of service, billed. */
@@ -3219,6 +3385,14 @@ export type TlsMode =
 "verify-ca" | 
 /**  Insist on TLS, verify the chain and the host name. */
 "verify-full";
+
+/**  What the member used of one benefit category this plan year, before this claim. */
+export type UsageFact = {
+	/**  Visits paid. */
+	visits: number,
+	/**  Amount the plan paid. */
+	paid: string,
+};
 
 /**
  *  A primary-source verification as the specialist records it. Who and

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Carc, DecisionLine, LineResult, OurWork, Rarc } from "./bindings";
+import type { Carc, DecisionLine, Edit, LineResult, OurWork, Rarc } from "./bindings";
 import { draftFrom, emptyForm, groupsFor, matchCarcs, matchRemarks, paidTotal, problems, reasonsOn } from "./decision";
+import { toInput } from "./desk.svelte";
 
 const carcs: Carc[] = [
   { code: "45", description: "Charge exceeds fee schedule", group_codes: ["CO"], is_denial: false },
@@ -114,6 +115,7 @@ describe("draftFrom", () => {
     group_code: "CO",
     carc,
     rarc,
+    adjustments: [],
   });
   const ours = (decision: string, lines: DecisionLine[]): OurWork => ({
     decision,
@@ -141,5 +143,35 @@ describe("draftFrom", () => {
     expect([draft.reductionGroup, draft.reductionCarc]).toEqual(["CO", "50"]);
     expect(draft.rarc).toEqual(["M127"]);
     expect(draft.explanation).toBe("Units over the documented time.");
+  });
+});
+
+describe("paying over the engine", () => {
+  const edit = (action: Edit["action"], overridable: boolean, line: number | null = null): Edit => ({
+    code: action === "deny" ? "coverage_terminated" : "suspect_duplicate",
+    carc: action === "deny" ? "27" : "18",
+    group: action === "deny" ? "PR" : "CO",
+    line_number: line,
+    action,
+    overridable,
+    explanation: action === "deny" ? "Coverage had ended." : "Possible duplicate of claim CLM-1.",
+  });
+
+  it("refuses to pay a claim the engine denies outright, but lets it be denied", () => {
+    const form = { ...emptyForm(), kind: "approve" as const };
+    expect(problems(form, [], [], [], [edit("deny", false)])).toEqual(["This claim cannot be paid: Coverage had ended. Deny it instead."]);
+    // A line-level denial leaves the rest payable.
+    expect(problems(form, [], [], [], [edit("deny", false, 2)])).toEqual([]);
+    const deny = { ...emptyForm(), kind: "deny" as const, carc: "27", groupCode: "PR", explanation: "ended" };
+    expect(problems(deny, [{ code: "27", description: "", group_codes: ["PR"], is_denial: true }], [], [], [edit("deny", false)])).toEqual([]);
+  });
+
+  it("asks for an override reason to pay over a hold, and sends it", () => {
+    const form = { ...emptyForm(), kind: "approve" as const };
+    expect(problems(form, [], [], [], [edit("pend", true)])[0]).toMatch(/^Write an override reason/);
+    form.overrideReason = "  corrected claim, first billed in error ";
+    expect(problems(form, [], [], [], [edit("pend", true)])).toEqual([]);
+    expect(toInput(form).override_reason).toBe("corrected claim, first billed in error");
+    expect(toInput({ ...form, kind: "pend", pendReason: "records" }).override_reason).toBeNull();
   });
 });

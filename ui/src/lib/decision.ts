@@ -1,4 +1,4 @@
-import type { Carc, DecisionKind, LineResult, OurWork, Rarc } from "./bindings";
+import type { Carc, DecisionKind, Edit, LineResult, OurWork, Rarc } from "./bindings";
 import { cents } from "./money";
 
 /** The decision panel's fields, as typed. Kept per claim so nothing typed is lost. */
@@ -15,6 +15,8 @@ export interface DecisionForm {
   reductionCarc: string;
   /** Remark codes (RARCs) added to the lines. */
   rarc: string[];
+  /** Approving over an edit that holds the claim: why. */
+  overrideReason: string;
 }
 
 export function emptyForm(): DecisionForm {
@@ -28,7 +30,23 @@ export function emptyForm(): DecisionForm {
     reductionGroup: "CO",
     reductionCarc: "",
     rarc: [],
+    overrideReason: "",
   };
+}
+
+/** Claim-level edits the engine denies by, which no approval can pass (central refuses too). */
+export function denialsThatBind(edits: readonly Edit[]): Edit[] {
+  return edits.filter((e) => e.line_number === null && e.action === "deny" && !e.overridable);
+}
+
+/** Edits that hold the claim: paying it needs an override reason. */
+export function holds(edits: readonly Edit[]): Edit[] {
+  return edits.filter((e) => e.action === "pend");
+}
+
+/** Whether the decision pays (approve or partial). */
+export function pays(kind: DecisionKind | null): boolean {
+  return kind === "approve" || kind === "partial";
 }
 
 /** The decisions, their keys and labels, in panel order. */
@@ -96,8 +114,15 @@ export function problems(
   carcs: readonly Carc[],
   lines: readonly LineResult[],
   rarcs: readonly Rarc[] = [],
+  edits: readonly Edit[] = [],
 ): string[] {
   const out: string[] = [];
+  if (pays(form.kind)) {
+    for (const e of denialsThatBind(edits)) out.push(`This claim cannot be paid: ${e.explanation} Deny it instead.`);
+    const held = holds(edits);
+    if (held.length > 0 && !form.overrideReason.trim())
+      out.push(`Write an override reason to pay over: ${held.map((e) => e.explanation).join(" ")}`);
+  }
   const text = form.explanation.trim();
   switch (form.kind) {
     case null:

@@ -7,7 +7,7 @@ import {
   type DecisionInput_Deserialize as DecisionInput,
 } from "./bindings";
 import { PENDING_UPLOADER, toBase64 } from "./documents";
-import { draftFrom, emptyForm, takesRemarks, type DecisionForm } from "./decision";
+import { draftFrom, emptyForm, pays, takesRemarks, type DecisionForm } from "./decision";
 import { asCommandError } from "./errors";
 import { QueueStore } from "./queue.svelte";
 
@@ -34,6 +34,7 @@ export function toInput(form: DecisionForm): DecisionInput {
             }))
         : [],
     rarc: takesRemarks(form.kind) ? [...form.rarc] : [],
+    override_reason: pays(form.kind) && form.overrideReason.trim() ? form.overrideReason.trim() : null,
   };
 }
 

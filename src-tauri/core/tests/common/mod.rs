@@ -288,3 +288,36 @@ pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
     .unwrap();
     db
 }
+
+/// Leases every open claim central would refuse to approve as billed (the
+/// engine denies or holds it: not eligible, excluded provider, duplicate,
+/// provider not credentialed) to nobody in particular for two hours, so
+/// tests of the outbox and sync that approve whatever they check out are
+/// not tests of the money rules.
+pub async fn lease_away_unpayable(owner: &PgPool) {
+    sqlx::query(
+        "UPDATE claimdesk.queue_entry q
+         SET lease_holder = 'not-payable', lease_expires_at = now() + interval '2 hours', leased_at = now()
+         FROM claimdesk.claim c
+         WHERE c.id = q.claim_id AND q.lease_holder IS NULL
+           AND claimdesk.claim_blocking_edits(c, (claimdesk.claim_money_context(c)).is_eligible, NULL) <> '[]'",
+    )
+    .execute(owner)
+    .await
+    .unwrap();
+}
+
+/// The fixture with its provider's licence verified, so nothing holds its
+/// claim (an unverified provider needs an override to be paid).
+pub async fn credentialed_fixture(pool: &PgPool) -> Fixture {
+    let f = fixture(pool).await;
+    sqlx::query(
+        "UPDATE claimdesk.provider_credential SET status = 'verified', verification_source = 'state board',
+                verified_by = 'test', verified_at = now() WHERE id = $1",
+    )
+    .bind(f.credential)
+    .execute(pool)
+    .await
+    .unwrap();
+    f
+}
