@@ -32,12 +32,19 @@ describe("deciding claims", () => {
   let app: RunningApp;
 
   beforeAll(async () => {
+    // The claims these flows approve with N must be payable as billed: those
+    // central would refuse (engine denials and holds, which a test below and
+    // the core tests cover) are leased away while this spec runs.
+    sql(`UPDATE claimdesk.queue_entry q SET lease_holder = 'not-payable', lease_expires_at = now() + interval '2 hours', leased_at = now()
+         FROM claimdesk.claim c WHERE c.id = q.claim_id AND q.lease_holder IS NULL
+           AND claimdesk.claim_blocking_edits(c, (claimdesk.claim_money_context(c)).is_eligible, NULL) <> '[]'`);
     app = await launchApp();
     await signIn(app.browser, USER, PASSWORD);
   });
 
   afterAll(async () => {
     database("start");
+    sql(`UPDATE claimdesk.queue_entry SET lease_holder = NULL, lease_expires_at = NULL, leased_at = NULL WHERE lease_holder = 'not-payable'`);
     await app?.stop();
   });
 
@@ -145,6 +152,29 @@ describe("deciding claims", () => {
     expect(await byTestId(b, "decide-approve").getAttribute("aria-checked")).toBe("true");
     await submit(b);
     await until(b, () => status(claim) === "approved", "the redone approval never reached central");
+  });
+
+  it("refuses on central to pay a claim the engine denies, and says why", async () => {
+    const b = app.browser;
+    const claim = await next(b);
+    // After this desktop priced the claim, its provider was excluded (an
+    // LEIE import elsewhere): the desktop's figures say pay; central says no.
+    const provider = sql(`SELECT provider_id FROM claimdesk.claim WHERE claim_number = '${claim}'`);
+    sql(`UPDATE claimdesk.provider SET excluded = true, exclusion_source = 'oig_leie', exclusion_date = '2000-01-01' WHERE id = '${provider}'`);
+    try {
+      await b.keys("a");
+      await submit(b);
+      const dialog = byTestId(b, "conflict-dialog");
+      await dialog.waitForDisplayed({ timeout: 30_000 });
+      expect(await byTestId(b, "conflict-reason").getAttribute("data-code")).toBe("engine_denies");
+      expect(await byTestId(b, "conflict-reason").getText()).toContain("cannot be paid");
+      expect(status(claim)).not.toMatch(/approved/);
+      await screenshot(b, "central-refuses-engine-denied");
+      await byTestId(b, "conflict-discard").click();
+      await dialog.waitForDisplayed({ reverse: true, timeout: 10_000 });
+    } finally {
+      sql(`UPDATE claimdesk.provider SET excluded = false, exclusion_source = NULL, exclusion_date = NULL WHERE id = '${provider}'`);
+    }
   });
 
   it("decides offline and the decision reaches central exactly once after reconnecting", async () => {
