@@ -65,3 +65,17 @@ npm_install() {
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
+
+# pg_cron for the installed PostgreSQL (postgresql-NN-cron), when the
+# distribution packages it; without it the housekeeping runs from
+# `claimdesk-admin housekeeping --watch`.
+ensure_pg_cron() {
+  local v
+  v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$v" ] || return 0
+  if apt-cache show "postgresql-$v-cron" >/dev/null 2>&1; then
+    ensure_packages "postgresql-$v-cron"
+  else
+    say "postgresql-$v-cron is not packaged here; run claimdesk-admin housekeeping --watch 60 beside the server"
+  fi
+}

@@ -44,6 +44,12 @@ ALTER TABLE claim ADD COLUMN override_reason text,
                   ADD COLUMN overridden_edits text[] NOT NULL DEFAULT '{}';
 ALTER TABLE claim ADD CONSTRAINT claim_override_explained
     CHECK (cardinality(overridden_edits) = 0 OR length(btrim(coalesce(override_reason, ''))) > 0);
+-- A pend that waits for information from outside returns to the queue when
+-- the information arrives (an attachment or a note, 0021): pends whose
+-- reason says so, and any "request information" decision.
+ALTER TABLE pend_reason ADD COLUMN awaits_information boolean NOT NULL DEFAULT false;
+UPDATE pend_reason SET awaits_information = true WHERE code IN ('records', 'cob', 'provider_info', 'member_info');
+ALTER TABLE claim ADD COLUMN awaiting_information boolean NOT NULL DEFAULT false;
 -- Receipt order for duplicate edits: the earlier claim is the original.
 CREATE INDEX claim_member_dates_idx ON claim (member_id, service_to, service_from);
 
@@ -482,12 +488,22 @@ BEGIN
         END IF;
     END IF;
 
+    -- The request's own note goes first, while the claim is not yet pended,
+    -- so it is not taken for the information arriving (0021).
+    IF p_decision = 'request_info' THEN
+        INSERT INTO claim_note (id, claim_id, author, body)
+        VALUES (gen_random_uuid(), p_claim, session_user,
+                'Information requested: ' || coalesce(nullif(btrim(p_explanation), ''), p_pend_reason));
+    END IF;
+
     UPDATE claim SET
         status = v_status,
         total_allowed = CASE WHEN v_status = 'pended' THEN total_allowed
                              ELSE (SELECT sum(allowed) FROM claim_line WHERE claim_id = p_claim) END,
         total_paid = CASE WHEN v_status = 'pended' THEN total_paid ELSE v_paid END,
         member_responsibility = CASE WHEN v_status = 'pended' THEN member_responsibility ELSE v_member END,
+        awaiting_information = v_status = 'pended' AND (p_decision = 'request_info'
+            OR coalesce((SELECT awaits_information FROM pend_reason WHERE code = p_pend_reason), false)),
         denial_group_code = CASE WHEN v_status = 'denied' THEN p_denial_group_code END,
         denial_carc = CASE WHEN v_status = 'denied' THEN p_denial_carc END,
         denial_explanation = CASE WHEN v_status = 'denied' THEN p_explanation END,
@@ -515,11 +531,6 @@ BEGIN
                                                 'decision', p_decision));
     END IF;
 
-    IF p_decision = 'request_info' THEN
-        INSERT INTO claim_note (id, claim_id, author, body)
-        VALUES (gen_random_uuid(), p_claim, session_user,
-                'Information requested: ' || coalesce(nullif(btrim(p_explanation), ''), p_pend_reason));
-    END IF;
     RETURN c.version + 1;
 END
 $$;

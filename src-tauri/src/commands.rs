@@ -511,6 +511,55 @@ pub async fn release_claim(state: State<'_, AppState>, id: Uuid) -> Result<(), C
         .map_err(|e| desk.error(e))
 }
 
+/// Takes a claim opened from the list: leases it to this person (unless
+/// someone else holds it) and opens it again with the lease.
+#[tauri::command]
+#[specta::specta]
+pub async fn take_claim(state: State<'_, AppState>, id: Uuid) -> Result<ClaimView, CommandError> {
+    let desk = desk(&state).await?;
+    let opened = desk::take(
+        &desk.cache,
+        desk.central.pool(),
+        &*desk.map_err,
+        id,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| desk.error(e))?;
+    kick(&state).await;
+    typed(&opened)
+}
+
+/// Renews the lease on the claim open in the workspace; `lease_lost` when
+/// it is gone, so the desk can say so before the person decides.
+#[tauri::command]
+#[specta::specta]
+pub async fn renew_lease(
+    state: State<'_, AppState>,
+    id: Uuid,
+) -> Result<chrono::DateTime<Utc>, CommandError> {
+    let desk = desk(&state).await?;
+    desk::renew(desk.central.pool(), id)
+        .await
+        .map_err(|e| desk.error(e))
+}
+
+/// A supervisor returns a pended claim to the queue, saying why.
+#[tauri::command]
+#[specta::specta]
+pub async fn lift_pend(
+    state: State<'_, AppState>,
+    id: Uuid,
+    note: String,
+) -> Result<i32, CommandError> {
+    let result = desk(&state)
+        .await?
+        .on_central(async |conn| claimdesk_core::queue::lift_pend(conn, id, &note).await)
+        .await;
+    kick(&state).await;
+    result
+}
+
 /// The code lists the decision panel picks from (works offline).
 #[tauri::command]
 #[specta::specta]

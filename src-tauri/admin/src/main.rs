@@ -68,8 +68,18 @@ enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Raises the priority of open claims whose prompt-pay due date is near
-    /// or past. Run it daily.
+    /// or past (the housekeeping does this every minute; this re-scores with
+    /// every intake rule).
     Rescore,
+    /// The queue's time-driven work: ended pends back to the queue,
+    /// priorities raised as due dates near. Central runs it every minute
+    /// through pg_cron where it can; this runs it by hand, or every SECS
+    /// with --watch.
+    Housekeeping {
+        /// Repeat every this many seconds instead of once.
+        #[arg(long, value_name = "SECS")]
+        watch: Option<u64>,
+    },
     /// Measures the database under load (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -261,7 +271,34 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 .await
                 .context("applying migrations")?;
             println!("migrations applied: {}", MIGRATOR.iter().count());
+            if claimdesk_core::queue::schedule_housekeeping(&mut conn).await? {
+                println!("housekeeping scheduled every minute (pg_cron)");
+            } else {
+                println!("pg_cron is not loaded for this database: run `claimdesk-admin housekeeping --watch 60`");
+            }
         }
+        Command::Housekeeping { watch } => loop {
+            // Batches until a pass does nothing: a backlog drains in one run.
+            let mut total = claimdesk_core::queue::Housekeeping::default();
+            loop {
+                let done =
+                    claimdesk_core::queue::housekeeping(&mut conn, Utc::now().date_naive(), 1_000)
+                        .await?;
+                total.pends_returned += done.pends_returned;
+                total.priorities_raised += done.priorities_raised;
+                if done == claimdesk_core::queue::Housekeeping::default() {
+                    break;
+                }
+            }
+            println!(
+                "{} pended claims back in the queue; {} claims raised to the priority their due date demands",
+                total.pends_returned, total.priorities_raised
+            );
+            match watch {
+                Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await,
+                None => break,
+            }
+        },
         Command::Seed {
             claims,
             seed,

@@ -105,9 +105,10 @@ pub enum CentralError {
     /// Nothing to check out (CD007).
     #[error("No claim is waiting in the queue.")]
     QueueEmpty,
-    /// Central's checks of a decision refused it (CD008, CD009, CD010,
-    /// CD011, CD012, CD013, CD014). The detail is central's own sentence:
-    /// it names the line and the rule, never an amount or a member.
+    /// Central's checks of a decision refused it (CD008 to CD014), or the
+    /// claim is someone else's (CD015). The detail is central's own
+    /// sentence: it names the line, the rule or the holder, never an amount
+    /// or a member.
     #[error("{detail}")]
     DecisionRefused {
         /// The stable code.
@@ -200,20 +201,20 @@ impl CentralError {
                     },
                     "CD006" => Self::NotFound,
                     "CD007" => Self::QueueEmpty,
-                    "CD008" | "CD009" | "CD010" | "CD011" | "CD012" | "CD013" | "CD014" => {
-                        Self::DecisionRefused {
-                            code: match sqlstate.as_str() {
-                                "CD008" => ErrorCode::FiguresRejected,
-                                "CD009" => ErrorCode::AccumulatorsChanged,
-                                "CD010" => ErrorCode::EngineDenies,
-                                "CD011" => ErrorCode::OverrideRequired,
-                                "CD012" => ErrorCode::SeparationOfDuties,
-                                "CD013" => ErrorCode::AboveAuthority,
-                                _ => ErrorCode::BenefitLimitReached,
-                            },
-                            detail: db.message().to_string(),
-                        }
-                    }
+                    "CD008" | "CD009" | "CD010" | "CD011" | "CD012" | "CD013" | "CD014"
+                    | "CD015" => Self::DecisionRefused {
+                        code: match sqlstate.as_str() {
+                            "CD008" => ErrorCode::FiguresRejected,
+                            "CD009" => ErrorCode::AccumulatorsChanged,
+                            "CD010" => ErrorCode::EngineDenies,
+                            "CD011" => ErrorCode::OverrideRequired,
+                            "CD012" => ErrorCode::SeparationOfDuties,
+                            "CD013" => ErrorCode::AboveAuthority,
+                            "CD015" => ErrorCode::ClaimHeld,
+                            _ => ErrorCode::BenefitLimitReached,
+                        },
+                        detail: db.message().to_string(),
+                    },
                     _ => {
                         tracing::warn!(%sqlstate, "central server error");
                         Self::Server { sqlstate }

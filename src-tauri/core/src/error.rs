@@ -58,6 +58,8 @@ pub enum ErrorCode {
     AboveAuthority,
     /// A benefit's visit or annual limit would be passed (CARC 119).
     BenefitLimitReached,
+    /// Someone else holds the lease on the claim the person tried to take.
+    ClaimHeld,
     /// A command that needs a session was called while logged out.
     NotLoggedIn,
     /// The session is locked after inactivity (or by the person): nothing

@@ -223,3 +223,89 @@ pub async fn release(conn: &mut PgConnection, claim: Uuid) -> Result<(), sqlx::E
         .await?;
     Ok(())
 }
+
+/// Renews the caller's lease on `claim` (`claim_heartbeat`); fails with
+/// CD002 (`LeaseLost`) when the lease ran out or someone else holds it.
+pub async fn heartbeat(conn: &mut PgConnection, claim: Uuid) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar("SELECT claimdesk.claim_heartbeat($1)")
+        .bind(claim)
+        .fetch_one(conn)
+        .await
+}
+
+/// Leases a claim the person opened from the list (`claim_take`): free,
+/// expired or already theirs; CD015 (`ClaimHeld`) while another holds it.
+pub async fn take(conn: &mut PgConnection, claim: Uuid) -> Result<Checkout, sqlx::Error> {
+    let (claim_id, version, lease_expires_at) =
+        sqlx::query_as("SELECT claim_id, version, lease_expires_at FROM claimdesk.claim_take($1)")
+            .bind(claim)
+            .fetch_one(conn)
+            .await?;
+    Ok(Checkout {
+        claim_id,
+        version,
+        lease_expires_at,
+    })
+}
+
+/// A supervisor returns a pended claim to the queue with a note (`claim_lift_pend`).
+pub async fn lift_pend(
+    conn: &mut PgConnection,
+    claim: Uuid,
+    note: &str,
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT claimdesk.claim_lift_pend($1, $2)")
+        .bind(claim)
+        .bind(note)
+        .fetch_one(conn)
+        .await
+}
+
+/// What one housekeeping pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Housekeeping {
+    /// Pended claims whose pend ended, back in the queue.
+    pub pends_returned: i64,
+    /// Open claims raised to the priority their due date demands.
+    pub priorities_raised: i64,
+}
+
+/// One pass of the queue's time-driven work on `today`, in batches of
+/// `batch` (`claim_housekeeping`); run it until it does nothing to catch up.
+pub async fn housekeeping(
+    conn: &mut PgConnection,
+    today: chrono::NaiveDate,
+    batch: i32,
+) -> Result<Housekeeping, sqlx::Error> {
+    let done: serde_json::Value = sqlx::query_scalar("SELECT claimdesk.claim_housekeeping($1, $2)")
+        .bind(today)
+        .bind(batch)
+        .fetch_one(conn)
+        .await?;
+    Ok(serde_json::from_value(done).unwrap_or_default())
+}
+
+/// Schedules the housekeeping to run every minute inside central through
+/// pg_cron, when the server loads it for this database; returns whether it
+/// did. Without pg_cron, `claimdesk-admin housekeeping --watch` does the job.
+pub async fn schedule_housekeeping(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let available: bool = sqlx::query_scalar(
+        "SELECT coalesce(current_setting('cron.database_name', true) = current_database(), false)
+                AND EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_cron')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !available {
+        return Ok(false);
+    }
+    sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_cron")
+        .execute(&mut *conn)
+        .await?;
+    // Scheduling under the same name replaces the job: running this again is harmless.
+    sqlx::query(
+        "SELECT cron.schedule('claimdesk-housekeeping', '* * * * *', 'SELECT claimdesk.claim_housekeeping()')",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}

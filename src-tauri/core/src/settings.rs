@@ -161,6 +161,11 @@ pub struct LoadedSettings {
     /// The inactivity timeout in force, in seconds: the file's
     /// `[session] lock_after_minutes`, or the environment's seconds.
     pub lock_after_secs: u32,
+    /// How often the desk renews the lease on the claim open in the
+    /// workspace: every minute against a 15-minute lease, so a few missed
+    /// beats (a slow network) never lose it; the environment's seconds for
+    /// tests.
+    pub lease_renew_secs: u32,
     /// The file that was read, or would be read if it existed.
     pub file: PathBuf,
     /// Whether that file existed.
@@ -224,7 +229,12 @@ pub mod env {
     pub const NPPES_BASE_URL: &str = "CLAIMDESK_NPPES_BASE_URL";
     /// Inactivity timeout override in seconds, 5 to 1800 (demos, tests).
     pub const LOCK_AFTER_SECONDS: &str = "CLAIMDESK_LOCK_AFTER_SECONDS";
+    /// Lease renewal period override in seconds, 1 to 300 (tests).
+    pub const LEASE_RENEW_SECONDS: &str = "CLAIMDESK_LEASE_RENEW_SECONDS";
 }
+
+/// Lease renewals every minute by default.
+pub const DEFAULT_LEASE_RENEW_SECS: u32 = 60;
 
 /// Loads settings from `config_dir/settings.toml`, then applies overrides
 /// read through `var` (pass `|k| std::env::var(k).ok()` in production).
@@ -324,12 +334,22 @@ pub fn load(
                 expected: "a whole number of seconds from 5 to 1800",
             })?;
     }
+    let mut lease_renew_secs = DEFAULT_LEASE_RENEW_SECS;
+    if let Some(secs) = take(env::LEASE_RENEW_SECONDS) {
+        lease_renew_secs = secs.parse().ok().filter(|s| (1..=300).contains(s)).ok_or(
+            SettingsError::BadOverride {
+                name: env::LEASE_RENEW_SECONDS,
+                expected: "a whole number of seconds from 1 to 300",
+            },
+        )?;
+    }
 
     Ok(LoadedSettings {
         central,
         documents,
         registries,
         lock_after_secs,
+        lease_renew_secs,
         file,
         file_found,
         overridden_by,
@@ -372,6 +392,10 @@ mod tests {
         .unwrap();
         let file = load(dir.path(), vars(&[])).unwrap();
         assert_eq!(file.lock_after_secs, 300);
+        assert_eq!(file.lease_renew_secs, DEFAULT_LEASE_RENEW_SECS);
+        let quick = load(dir.path(), vars(&[(env::LEASE_RENEW_SECONDS, "2")])).unwrap();
+        assert_eq!(quick.lease_renew_secs, 2);
+        assert!(load(dir.path(), vars(&[(env::LEASE_RENEW_SECONDS, "0")])).is_err());
         let env = load(dir.path(), vars(&[(env::LOCK_AFTER_SECONDS, "8")])).unwrap();
         assert_eq!(env.lock_after_secs, 8);
         for bad in ["0", "4", "1801", "soon"] {

@@ -592,6 +592,12 @@ pub struct ClaimPhi {
     /// Why the rules gave this priority (may name diagnoses).
     #[specta(type = Vec<claimdesk_core::priority::Reason>)]
     pub priority_reasons: serde_json::Value,
+    /// Pended: why (a pend reason code).
+    #[serde(default)]
+    pub pend_reason: Option<String>,
+    /// Pended: the day the pend ends.
+    #[serde(default)]
+    pub pend_until: Option<NaiveDate>,
 }
 
 impl std::fmt::Debug for ClaimPhi {

@@ -54,6 +54,9 @@ pub struct ClaimHeader {
     pub manual_review: bool,
     /// The claim this one may duplicate.
     pub suspected_duplicate_of: Option<Uuid>,
+    /// Pended: the day the pend ends and the claim returns to the queue.
+    #[serde(default)]
+    pub pend_until: Option<NaiveDate>,
     /// The claim a replacement (7) or void (8) replaces.
     #[serde(default)]
     pub replaces_claim_id: Option<Uuid>,

@@ -37,6 +37,28 @@ pub async fn get_next(
     Ok(detail::open_claim(cache, central, map_err, leased.claim_id, now).await?)
 }
 
+/// Takes a claim the person opened from the list (leases it, then opens it
+/// again so the view carries the lease).
+pub async fn take(
+    cache: &crate::cache::Cache,
+    central: &PgPool,
+    map_err: &(dyn Fn(sqlx::Error) -> ErrorCode + Send + Sync),
+    claim: Uuid,
+    now: DateTime<Utc>,
+) -> Result<OpenedClaim, DeskError> {
+    let mut conn = central.acquire().await?;
+    claimdesk_core::queue::take(&mut conn, claim).await?;
+    drop(conn);
+    Ok(detail::open_claim(cache, central, map_err, claim, now).await?)
+}
+
+/// Renews the person's lease on a claim they have open; when it is already
+/// gone, central says so (`LeaseLost`) and the desk tells the person.
+pub async fn renew(central: &PgPool, claim: Uuid) -> Result<DateTime<Utc>, DeskError> {
+    let mut conn = central.acquire().await?;
+    Ok(claimdesk_core::queue::heartbeat(&mut conn, claim).await?)
+}
+
 /// Gives a claim the person holds back to the queue.
 pub async fn release(central: &PgPool, claim: Uuid) -> Result<(), DeskError> {
     let mut conn = central.acquire().await?;

@@ -68,6 +68,10 @@ pub struct QueueRow {
     pub duplicate_suspect: bool,
     /// Risk flag severity.
     pub risk_severity: Option<String>,
+    /// Pended: why.
+    pub pend_reason: Option<String>,
+    /// Pended: the day the claim returns to the queue by itself.
+    pub pend_until: Option<NaiveDate>,
     /// The billing provider is excluded (OIG, SAM, state list).
     pub provider_excluded: bool,
     /// A decision or note made here has not reached central yet.
@@ -190,6 +194,8 @@ fn row(
         billed: c.total_billed,
         duplicate_suspect: c.duplicate_suspect,
         risk_severity: c.risk_severity,
+        pend_reason: c.phi.pend_reason.clone(),
+        pend_until: c.phi.pend_until,
         provider_excluded: excluded.contains(&c.provider_id),
         outbox_pending: pending.contains(&c.id),
     }

@@ -100,6 +100,8 @@ mod tests {
                 service_from: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
                 service_to: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
                 priority_reasons: serde_json::json!([]),
+                pend_reason: None,
+                pend_until: None,
             },
         }
     }

@@ -88,7 +88,7 @@ const CLAIM_COLUMNS: &str = "c.id, c.change_xid::text::bigint AS xid, c.claim_ty
     c.priority_rank, c.prompt_pay_due, c.received_at, c.total_billed, c.version,
     c.suspected_duplicate_of IS NOT NULL AS duplicate_suspect, c.risk_severity, c.provider_id, c.member_id,
     c.claim_number, c.patient_account_number, c.service_from, c.service_to, c.priority_reasons,
-    m.first_name, m.last_name";
+    c.pend_reason, c.pend_until, m.first_name, m.last_name";
 
 fn server_claim(r: &sqlx::postgres::PgRow) -> Result<ServerClaim, sqlx::Error> {
     let first: String = r.try_get("first_name")?;
@@ -115,6 +115,8 @@ fn server_claim(r: &sqlx::postgres::PgRow) -> Result<ServerClaim, sqlx::Error> {
             service_from: r.try_get("service_from")?,
             service_to: r.try_get("service_to")?,
             priority_reasons: r.try_get("priority_reasons")?,
+            pend_reason: r.try_get("pend_reason")?,
+            pend_until: r.try_get("pend_until")?,
         },
     })
 }

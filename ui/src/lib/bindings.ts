@@ -68,6 +68,18 @@ export const commands = {
 	getNext: () => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("get_next")),
 	/**  Gives a leased claim back to the queue without deciding it. */
 	releaseClaim: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("release_claim", { id })),
+	/**
+	 *  Takes a claim opened from the list: leases it to this person (unless
+	 *  someone else holds it) and opens it again with the lease.
+	 */
+	takeClaim: (id: string) => typedError<ClaimView_Serialize, CommandError>(__TAURI_INVOKE("take_claim", { id })),
+	/**
+	 *  Renews the lease on the claim open in the workspace; `lease_lost` when
+	 *  it is gone, so the desk can say so before the person decides.
+	 */
+	renewLease: (id: string) => typedError<string, CommandError>(__TAURI_INVOKE("renew_lease", { id })),
+	/**  A supervisor returns a pended claim to the queue, saying why. */
+	liftPend: (id: string, note: string) => typedError<number, CommandError>(__TAURI_INVOKE("lift_pend", { id, note })),
 	/**  The code lists the decision panel picks from (works offline). */
 	codeLists: () => typedError<CodeLists, CommandError>(__TAURI_INVOKE("code_lists")),
 	/**
@@ -808,6 +820,8 @@ export type ClaimHeader_Deserialize = {
 	manual_review: boolean,
 	/**  The claim this one may duplicate. */
 	suspected_duplicate_of?: string | null,
+	/**  Pended: the day the pend ends and the claim returns to the queue. */
+	pend_until?: string | null,
 	/**  The claim a replacement (7) or void (8) replaces. */
 	replaces_claim_id?: string | null,
 	/**  Risk flag type. */
@@ -862,6 +876,8 @@ export type ClaimHeader_Serialize = {
 	manual_review: boolean,
 	/**  The claim this one may duplicate. */
 	suspected_duplicate_of: string | null,
+	/**  Pended: the day the pend ends and the claim returns to the queue. */
+	pend_until: string | null,
 	/**  The claim a replacement (7) or void (8) replaces. */
 	replaces_claim_id: string | null,
 	/**  Risk flag type. */
@@ -1738,6 +1754,8 @@ export type ErrorCode =
 "above_authority" | 
 /**  A benefit's visit or annual limit would be passed (CARC 119). */
 "benefit_limit_reached" | 
+/**  Someone else holds the lease on the claim the person tried to take. */
+"claim_held" | 
 /**  A command that needs a session was called while logged out. */
 "not_logged_in" | 
 /**
@@ -2031,6 +2049,13 @@ export type LoadedSettings_Deserialize = {
 	 *  `[session] lock_after_minutes`, or the environment's seconds.
 	 */
 	lock_after_secs: number,
+	/**
+	 *  How often the desk renews the lease on the claim open in the
+	 *  workspace: every minute against a 15-minute lease, so a few missed
+	 *  beats (a slow network) never lose it; the environment's seconds for
+	 *  tests.
+	 */
+	lease_renew_secs: number,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -2052,6 +2077,13 @@ export type LoadedSettings_Serialize = {
 	 *  `[session] lock_after_minutes`, or the environment's seconds.
 	 */
 	lock_after_secs: number,
+	/**
+	 *  How often the desk renews the lease on the claim open in the
+	 *  workspace: every minute against a 15-minute lease, so a few missed
+	 *  beats (a slow network) never lose it; the environment's seconds for
+	 *  tests.
+	 */
+	lease_renew_secs: number,
 	/**  The file that was read, or would be read if it existed. */
 	file: string,
 	/**  Whether that file existed. */
@@ -2731,6 +2763,10 @@ export type QueueRow_Deserialize = {
 	duplicate_suspect: boolean,
 	/**  Risk flag severity. */
 	risk_severity?: string | null,
+	/**  Pended: why. */
+	pend_reason?: string | null,
+	/**  Pended: the day the claim returns to the queue by itself. */
+	pend_until?: string | null,
 	/**  The billing provider is excluded (OIG, SAM, state list). */
 	provider_excluded: boolean,
 	/**  A decision or note made here has not reached central yet. */
@@ -2767,6 +2803,10 @@ export type QueueRow_Serialize = {
 	duplicate_suspect: boolean,
 	/**  Risk flag severity. */
 	risk_severity: string | null,
+	/**  Pended: why. */
+	pend_reason: string | null,
+	/**  Pended: the day the claim returns to the queue by itself. */
+	pend_until: string | null,
 	/**  The billing provider is excluded (OIG, SAM, state list). */
 	provider_excluded: boolean,
 	/**  A decision or note made here has not reached central yet. */

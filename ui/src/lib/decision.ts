@@ -34,6 +34,18 @@ export function emptyForm(): DecisionForm {
   };
 }
 
+/** Whether anything was typed or chosen: leaving the claim would lose it. */
+export function hasDraft(form: DecisionForm | undefined): boolean {
+  if (!form) return false;
+  return (
+    form.kind !== null ||
+    form.explanation.trim() !== "" ||
+    form.overrideReason.trim() !== "" ||
+    form.rarc.length > 0 ||
+    Object.values(form.paid).some((v) => v !== undefined && v.trim() !== "")
+  );
+}
+
 /** Claim-level edits the engine denies by, which no approval can pass (central refuses too). */
 export function denialsThatBind(edits: readonly Edit[]): Edit[] {
   return edits.filter((e) => e.line_number === null && e.action === "deny" && !e.overridable);

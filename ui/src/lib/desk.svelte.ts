@@ -7,7 +7,7 @@ import {
   type DecisionInput_Deserialize as DecisionInput,
 } from "./bindings";
 import { PENDING_UPLOADER, toBase64 } from "./documents";
-import { draftFrom, emptyForm, pays, takesRemarks, type DecisionForm } from "./decision";
+import { draftFrom, emptyForm, hasDraft, pays, takesRemarks, type DecisionForm } from "./decision";
 import { asCommandError } from "./errors";
 import { QueueStore } from "./queue.svelte";
 
@@ -38,14 +38,107 @@ export function toInput(form: DecisionForm): DecisionInput {
   };
 }
 
+/** Who is at the desk and how often their lease is renewed. */
+export interface DeskOptions {
+  /** The login, as central names lease holders. */
+  user: string | null;
+  /** Seconds between lease renewals while a held claim is open. */
+  renewSecs: number;
+  /** A supervisor may lift pends. */
+  supervisor?: boolean;
+}
+
+/** Whether the window is on screen: renewals stop while it is not. */
+function windowActive(): boolean {
+  return typeof document === "undefined" || document.visibilityState === "visible";
+}
+
 /**
  * The adjudicator's desk: the queue, the claim open in the workspace, the
  * decision being written (kept per claim until it is sent, so nothing typed
  * is lost), and refused decisions waiting for the person.
+ *
+ * One rule for leases: a person holds at most the claim open in front of
+ * them. N takes the next claim; a claim opened from the list is read-only
+ * until they take it (T). Leaving a held claim (Esc, N, another claim)
+ * gives it back, and when a decision has been started there the desk asks
+ * first. While a held claim is open and the window is on screen, the lease
+ * is renewed; if it is lost anyway, the workspace says so at once and the
+ * draft stays.
  */
 export class Desk {
   queue = new QueueStore();
   claim = $state<ClaimView | null>(null);
+  /** The held claim's lease ended (expired, or a supervisor moved it). */
+  leaseLost = $state(false);
+  /** A move away from a held claim with a draft, waiting for the person's word. */
+  leaving = $state<{ claimNumber: string; go: () => Promise<void> } | null>(null);
+  #options: DeskOptions;
+  #renewal: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: DeskOptions = { user: null, renewSecs: 60 }) {
+    this.#options = options;
+  }
+
+  /** Whether this person holds the open claim's lease. */
+  held(): boolean {
+    const lease = this.claim?.lease;
+    return !!lease && lease.holder === this.#options.user && !this.leaseLost;
+  }
+
+  get supervisor(): boolean {
+    return this.#options.supervisor ?? false;
+  }
+
+  /** Stops renewing (the desk is leaving the screen, or the window locked). */
+  stop(): void {
+    if (this.#renewal !== null) clearInterval(this.#renewal);
+    this.#renewal = null;
+  }
+
+  /** Renews the open claim's lease once; says so when it is gone. */
+  async renew(): Promise<void> {
+    const claim = this.claim;
+    if (!claim?.lease || !this.held() || !windowActive()) return;
+    const result = await commands.renewLease(claim.claim.id).catch(() => null);
+    if (this.claim !== claim || !result) return;
+    if (result.status === "ok") claim.lease.expires_at = result.data;
+    else if (result.error.code === "lease_lost" || result.error.code === "not_found") this.leaseLost = true;
+    // Offline or busy: the lease has minutes left; the next beat tries again.
+  }
+
+  #startRenewing(): void {
+    this.stop();
+    if (!this.held()) return;
+    this.#renewal = setInterval(() => void this.renew(), this.#options.renewSecs * 1000);
+  }
+
+  /**
+   * Leaves the open claim, then runs `then`: a held claim goes back to the
+   * queue; with a decision started on it, the person is asked first.
+   */
+  async #leave(then: () => Promise<void>): Promise<void> {
+    const claim = this.claim;
+    if (!claim || !this.held()) {
+      this.stop();
+      await then();
+      return;
+    }
+    const go = async (): Promise<void> => {
+      this.leaving = null;
+      this.stop();
+      await commands.releaseClaim(claim.claim.id).catch(() => null);
+      delete this.drafts[claim.claim.id];
+      await then();
+    };
+    if (hasDraft(this.drafts[claim.claim.id])) this.leaving = { claimNumber: claim.claim.claim_number, go };
+    else await go();
+  }
+
+  /** The person keeps working on the claim instead of leaving it. */
+  stay(): void {
+    this.leaving = null;
+  }
   busy = $state(false);
   error = $state<CommandError | null>(null);
   /** Said after a decision is queued. */
@@ -68,14 +161,33 @@ export class Desk {
     if (result?.status === "ok") this.lists = result.data;
   }
 
-  /** Leases the next claim and opens it. */
+  /** Leases the next claim and opens it (giving back the one held). */
   async next(): Promise<void> {
-    await this.#open(() => commands.getNext());
+    await this.#leave(() => this.#open(() => commands.getNext()));
   }
 
-  /** Opens a claim from the queue. */
+  /** Opens a claim from the queue, read-only until the person takes it. */
   async open(id: string): Promise<void> {
-    await this.#open(() => commands.openClaim(id));
+    if (this.claim?.claim.id === id) return;
+    await this.#leave(() => this.#open(() => commands.openClaim(id)));
+  }
+
+  /** Takes the open claim (leases it), keeping what was typed. */
+  async take(): Promise<void> {
+    const claim = this.claim;
+    if (!claim || this.busy) return;
+    await this.#open(() => commands.takeClaim(claim.claim.id));
+  }
+
+  /** A supervisor returns the open pended claim to the queue, saying why. */
+  async liftPend(note: string): Promise<boolean> {
+    const claim = this.claim;
+    if (!claim || !note.trim()) return false;
+    const done = await this.#call(() => commands.liftPend(claim.claim.id, note.trim()));
+    if (!done) return false;
+    this.notice = `${claim.claim.claim_number} is back in the queue.`;
+    await this.#open(() => commands.openClaim(claim.claim.id));
+    return true;
   }
 
   /** Queues the decision on the open claim, then returns to the queue. */
@@ -144,12 +256,23 @@ export class Desk {
     const claim = this.claim;
     if (!claim || this.busy) return;
     const done = await this.#call(() => commands.releaseClaim(claim.claim.id));
-    if (done) this.back();
+    if (done) this.#close();
   }
 
-  /** Back to the queue, re-read (the cache may have moved on). */
+  /** Back to the queue (Esc), giving back a held claim by the lease rule. */
+  async leave(): Promise<void> {
+    await this.#leave(async () => this.#close());
+  }
+
+  /** Back to the queue after a decision (which ended the lease on central). */
   back(): void {
+    this.#close();
+  }
+
+  #close(): void {
+    this.stop();
     this.claim = null;
+    this.leaseLost = false;
     void this.queue.reload();
   }
 
@@ -186,8 +309,10 @@ export class Desk {
       // asks again, so the pickers are filled.
       if (!this.lists?.carcs.length) void this.loadLists();
       this.claim = opened.data;
+      this.leaseLost = false;
       this.form();
       this.notice = null;
+      this.#startRenewing();
     }
   }
 
