@@ -87,6 +87,9 @@ async fn forget(state: &AppState) {
     state.viewable.lock().await.clear();
     if let Some(local) = state.local.lock().await.as_ref() {
         local.directory().forget().await;
+        local.queue_index().forget().await;
+        // Nothing is on screen: files past the cap may go at the next trim.
+        local.cache().nothing_on_screen();
     }
 }
 

@@ -328,6 +328,31 @@ pub async fn queue_page(
     Ok(queue_view::page(&cache, view, offset, limit, Utc::now().date_naive()).await?)
 }
 
+/// Claims of the cached queue whose number, member name or patient account
+/// number contain every word typed, in queue order (at most 50). Searched in
+/// memory: the names exist on disk only as ciphertext.
+#[tauri::command]
+#[specta::specta]
+pub async fn search_queue(
+    state: State<'_, AppState>,
+    query: String,
+) -> Result<Vec<queue_view::QueueRow>, CommandError> {
+    crate::autolock::ensure_unlocked(&state).await?;
+    let (cache, index, synced_at) = match state.local.lock().await.as_ref() {
+        Some(l) => (
+            l.cache().clone(),
+            l.queue_index(),
+            l.status().borrow().queue_synced_at,
+        ),
+        None => return Err(not_logged_in()),
+    };
+    if query.trim().chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let ids = index.search(&cache, synced_at, &query, 50).await?;
+    Ok(queue_view::rows_for(&cache, &ids, Utc::now().date_naive()).await?)
+}
+
 /// Opens a claim in full (from central, else this computer's copy) and
 /// records the PHI view.
 #[tauri::command]

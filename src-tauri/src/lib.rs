@@ -30,6 +30,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         autolock::lock_session,
         autolock::unlock_session,
         commands::queue_page,
+        commands::search_queue,
         commands::open_claim,
         commands::view_document,
         commands::attach_document,

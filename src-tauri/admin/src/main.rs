@@ -142,6 +142,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         reads: usize,
     },
+    /// Decisions per second from concurrent writers with central's checks,
+    /// against claim_decide as it was before them, in turns on the same
+    /// database. Uses the claims in the database (open ones are decided).
+    Decide {
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 32)]
+        writers: usize,
+        /// Decisions per turn.
+        #[arg(long, default_value_t = 3_000)]
+        decisions: i64,
+        /// Pairs of turns (before, with checks).
+        #[arg(long, default_value_t = 3)]
+        turns: usize,
+    },
     /// Checkout throughput and latency of the work queue, against seed 001's
     /// OFFSET query. Seeds the database first when it is empty.
     Queue {
@@ -210,6 +224,7 @@ enum KeysCommand {
 mod bench;
 mod bench_audit;
 mod bench_dashboard;
+mod bench_decide;
 mod bench_sync;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -446,6 +461,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 },
             )
             .await?;
+        }
+        Command::Bench(BenchCommand::Decide {
+            writers,
+            decisions,
+            turns,
+        }) => {
+            bench_decide::run(&options, writers, decisions, turns).await?;
         }
         Command::Bench(BenchCommand::Dashboard { reads }) => {
             bench_dashboard::run(&options, reads).await?;

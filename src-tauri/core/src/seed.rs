@@ -1455,7 +1455,10 @@ fn generate_claim(
             "provider_info",
             "medical_review",
         ]);
-        c.text(reason).val(received_day + Duration::days(14));
+        // Pends still running: the housekeeping would have returned any
+        // whose pend had ended (migration 0021).
+        c.text(reason)
+            .val((received_day + Duration::days(14)).max(today + Duration::days(1)));
     } else {
         c.null().null();
     }

@@ -124,6 +124,9 @@ pub struct Cache {
     /// under the retiring key can land after that pass.
     sealing: Arc<tokio::sync::RwLock<()>>,
     path: PathBuf,
+    /// Document files on screen now: eviction passes them over, so a file
+    /// larger than the whole cap can still be viewed while it is open.
+    on_screen: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
 }
 
 /// The key to seal with, and the right to write under it until dropped
@@ -187,6 +190,7 @@ impl Cache {
                     keys: Arc::new(RwLock::new(keys)),
                     sealing: Arc::default(),
                     path,
+                    on_screen: Arc::default(),
                 },
                 Opened::Existing,
             )),
@@ -197,6 +201,26 @@ impl Cache {
                 Ok((cache, Opened::Rebuilt(reason)))
             }
         }
+    }
+
+    /// Marks a document file as on screen (kept past the cap while it is).
+    pub fn keep_on_screen(&self, id: Uuid) {
+        self.on_screen.lock().expect("on-screen set").insert(id);
+    }
+
+    /// Nothing is on screen any more (the window locked or signed out).
+    pub fn nothing_on_screen(&self) {
+        self.on_screen.lock().expect("on-screen set").clear();
+    }
+
+    /// The document files on screen now.
+    pub(crate) fn on_screen(&self) -> Vec<Uuid> {
+        self.on_screen
+            .lock()
+            .expect("on-screen set")
+            .iter()
+            .copied()
+            .collect()
     }
 
     fn options(path: &Path) -> SqliteConnectOptions {
@@ -233,6 +257,7 @@ impl Cache {
             keys: Arc::new(RwLock::new(keys)),
             sealing: Arc::default(),
             path: path.to_path_buf(),
+            on_screen: Arc::default(),
         })
     }
 

@@ -108,17 +108,28 @@ pub async fn stored_bytes(cache: &Cache) -> Result<u64, CacheError> {
 }
 
 /// Evicts the least recently used files until the rest fit in `cap`
-/// bytes; returns how many files went.
+/// bytes; returns how many files went. Files on screen stay (and count
+/// first), so one larger than the cap can still be viewed while it is open.
 pub async fn evict_to(cache: &Cache, cap: u64) -> Result<u64, CacheError> {
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    // Newest first, a running total; everything past the cap goes.
+    // Blob ids as SQLite's hex() spells them.
+    let on_screen: Vec<String> = cache
+        .on_screen()
+        .iter()
+        .map(|id| id.simple().to_string().to_uppercase())
+        .collect();
+    let on_screen = serde_json::to_string(&on_screen).expect("ids serialise");
+    // On screen first, then newest first, a running total; everything else
+    // past the cap goes.
     let gone = sqlx::query(
         "DELETE FROM document_blob WHERE id IN (
              SELECT id FROM (
-                 SELECT id, sum(size) OVER (ORDER BY used_at DESC, id) AS running
-                 FROM document_blob)
-             WHERE running > ?)",
+                 SELECT id, kept, sum(size) OVER (ORDER BY kept DESC, used_at DESC, id) AS running
+                 FROM (SELECT id, size, used_at, hex(id) IN (SELECT value FROM json_each(?)) AS kept
+                       FROM document_blob))
+             WHERE running > ? AND NOT kept)",
     )
+    .bind(on_screen)
     .bind(cap)
     .execute(cache.db())
     .await?;
@@ -298,6 +309,8 @@ pub async fn view(
         },
         None => None,
     };
+    // On screen from now until the window locks or the person signs out.
+    cache.keep_on_screen(id);
     let (meta, source) = match online {
         Some((central, meta)) => {
             let have = stored_hash(cache, id).await?;

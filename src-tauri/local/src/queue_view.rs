@@ -78,6 +78,24 @@ pub struct QueueRow {
     pub outbox_pending: bool,
 }
 
+/// The queue rows of `ids`, in that order (a search's results); claims no
+/// longer cached are left out.
+pub async fn rows_for(
+    cache: &Cache,
+    ids: &[Uuid],
+    today: NaiveDate,
+) -> Result<Vec<QueueRow>, CacheError> {
+    let excluded = excluded_providers(cache).await?;
+    let pending = crate::outbox::claims_with_entries(cache, false).await?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(c) = cache.queue_claim(*id).await? {
+            rows.push(row(c, today, &excluded, &pending));
+        }
+    }
+    Ok(rows)
+}
+
 /// A page of the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct QueuePage {

@@ -72,6 +72,40 @@ impl QueueIndex {
     }
 }
 
+/// The index of the cached queue while the person is signed in and the
+/// window unlocked: built on the first search, built again when a sync has
+/// changed the queue since, forgotten when the window locks.
+#[derive(Debug, Default)]
+pub struct LiveQueueIndex {
+    built: tokio::sync::Mutex<Option<(Option<chrono::DateTime<chrono::Utc>>, QueueIndex)>>,
+}
+
+impl LiveQueueIndex {
+    /// Claims matching `query` in queue order, the index current as of the
+    /// queue's last sync `synced_at`.
+    pub async fn search(
+        &self,
+        cache: &Cache,
+        synced_at: Option<chrono::DateTime<chrono::Utc>>,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, CacheError> {
+        let mut built = self.built.lock().await;
+        if built.as_ref().is_none_or(|(at, _)| *at != synced_at) {
+            *built = Some((synced_at, QueueIndex::build(cache).await?));
+        }
+        Ok(built
+            .as_ref()
+            .map(|(_, index)| index.search(query, limit))
+            .unwrap_or_default())
+    }
+
+    /// Drops the index and its text.
+    pub async fn forget(&self) {
+        *self.built.lock().await = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

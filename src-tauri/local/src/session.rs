@@ -24,6 +24,7 @@ pub struct LocalSession {
     keychain: Keychain,
     engine: SyncEngine,
     directory: Arc<crate::credentialing::LiveDirectory>,
+    queue_index: Arc<crate::search::LiveQueueIndex>,
 }
 
 impl LocalSession {
@@ -58,6 +59,7 @@ impl LocalSession {
                 keychain,
                 engine,
                 directory: Default::default(),
+                queue_index: Default::default(),
             },
             opened,
         ))
@@ -76,6 +78,12 @@ impl LocalSession {
     /// The provider directory for the credentialing screens.
     pub fn directory(&self) -> Arc<crate::credentialing::LiveDirectory> {
         self.directory.clone()
+    }
+
+    /// The in-memory search over the cached queue's claim numbers, member
+    /// names and patient accounts.
+    pub fn queue_index(&self) -> Arc<crate::search::LiveQueueIndex> {
+        self.queue_index.clone()
     }
 
     /// Bytes of document files kept at most.

@@ -463,3 +463,38 @@ async fn attachments_are_checked_and_sent_and_exports_are_audited() {
     .unwrap();
     assert_eq!(exports, 2);
 }
+
+#[tokio::test]
+async fn a_document_larger_than_the_cap_is_viewed_online_and_goes_once_off_screen() {
+    use documents::FileSource;
+    let mut db = support::seeded(40, 7, 10).await;
+    let (claim, pdf, tiff) = claim_with_pdf_and_tiff(&db).await;
+    let desk = support::desk(&mut db, "adjudicator").await;
+    let now = Utc::now();
+    // A cap of one byte: every file is larger than the whole cache.
+    let viewed = documents::view(&desk.cache, Some(&desk.central), &map, claim, pdf, 1, now)
+        .await
+        .unwrap();
+    assert_eq!(viewed.source, FileSource::Central);
+    // The viewer reads the page after the command answered: still there.
+    let (_, bytes) = documents::page(&desk.cache, pdf, None, now).await.unwrap();
+    assert_eq!(bytes.len() as u64, viewed.size);
+    // A background trim (the prefetch's) leaves what is on screen alone.
+    documents::evict_to(&desk.cache, 1).await.unwrap();
+    assert!(documents::open(&desk.cache, pdf, now)
+        .await
+        .unwrap()
+        .is_some());
+    // Opening the next one keeps both while both are open.
+    documents::view(&desk.cache, Some(&desk.central), &map, claim, tiff, 1, now)
+        .await
+        .unwrap();
+    assert!(documents::open(&desk.cache, pdf, now)
+        .await
+        .unwrap()
+        .is_some());
+    // Locked or signed out: nothing is on screen, and the cap applies again.
+    desk.cache.nothing_on_screen();
+    assert_eq!(documents::evict_to(&desk.cache, 1).await.unwrap(), 2);
+    assert_eq!(documents::stored_bytes(&desk.cache).await.unwrap(), 0);
+}

@@ -91,11 +91,11 @@ describe("leases and pends", () => {
     await b.keys("n");
     await until(b, async () => (await byTestId(b, "workspace-claim-number").getText()) !== first, "N did not move on");
     const second = await byTestId(b, "workspace-claim-number").getText();
-    expect(lease(first)).toBe("|");
+    await until(b, () => lease(first) === "|", "the first claim was not given back");
     expect(lease(second)).toBe(`${USER}|true`);
     await b.keys("Escape");
     await byTestId(b, "queue-body").waitForDisplayed({ timeout: 10_000 });
-    expect(lease(second)).toBe("|");
+    await until(b, () => lease(second) === "|", "leaving did not give the second claim back");
 
     // Opened from the list: read-only, nothing leased, until taken.
     await (await b.$$('[data-testid="queue-row"]'))[3].click();
@@ -108,7 +108,7 @@ describe("leases and pends", () => {
     expect(lease(opened)).toBe(`${USER}|true`);
     await b.keys("Escape");
     await byTestId(b, "queue-body").waitForDisplayed({ timeout: 10_000 });
-    expect(lease(opened)).toBe("|");
+    await until(b, () => lease(opened) === "|", "leaving did not give the taken claim back");
   });
 
   it("shows a claim pended for information in the pended view, and brings it back when the information arrives", async () => {

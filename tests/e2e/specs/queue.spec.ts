@@ -1,7 +1,7 @@
 // The adjudicator's queue and workspace on the real window, against the
 // real database seeded with claims (scripts/test seeds 3,000).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp } from "../support/app";
+import { byTestId, launchApp, screenshot, signIn, sql, type RunningApp, until } from "../support/app";
 
 async function $timeline(b: RunningApp["browser"]): Promise<string> {
   return b.$('[aria-label="Timeline"]').getText();
@@ -146,6 +146,32 @@ describe("queue and workspace", () => {
     await screenshot(b, "shortcuts");
     await b.keys("Escape");
     await byTestId(b, "shortcuts").waitForDisplayed({ reverse: true, timeout: 5_000 });
+  });
+
+  it("finds a claim by member name or claim number as the person types", async () => {
+    const b = app.browser;
+    await byTestId(b, "queue-body").waitForDisplayed({ timeout: 10_000 });
+    // A claim near the head of the queue, so it is among the first matches.
+    const [number, last] = sql(
+      `SELECT c.claim_number, m.last_name FROM claimdesk.claim c JOIN claimdesk.member m ON m.id = c.member_id
+       JOIN claimdesk.queue_entry q ON q.claim_id = c.id WHERE NOT q.restricted
+       ORDER BY q.priority_rank, q.prompt_pay_due, q.received_at, q.claim_id LIMIT 1 OFFSET 10`,
+    ).split("|");
+    const box = byTestId(b, "queue-search");
+    await box.setValue(last.slice(0, 5).toLowerCase());
+    await until(
+      b,
+      async () => (await b.$$('[data-testid="found-claim"]').map((e) => e.getText())).some((t) => t.includes(number)),
+      "the claim was not found by its member's name",
+    );
+    await screenshot(b, "queue-search");
+    await box.setValue(number);
+    await until(b, async () => (await b.$$('[data-testid="found-claim"]').length) === 1, "the claim number did not narrow to one");
+    await b.keys("Enter");
+    await byTestId(b, "workspace-claim-number").waitForDisplayed({ timeout: 15_000 });
+    expect(await byTestId(b, "workspace-claim-number").getText()).toBe(number);
+    await b.keys("Escape");
+    await byTestId(b, "queue-body").waitForDisplayed({ timeout: 10_000 });
   });
 
   it("switches to the dark theme and remembers it", async () => {

@@ -43,6 +43,12 @@ export const commands = {
 	/**  A page of the cached queue in one of its saved views. */
 	queuePage: (view: QueueView, offset: number, limit: number) => typedError<QueuePage_Serialize, CommandError>(__TAURI_INVOKE("queue_page", { view, offset, limit })),
 	/**
+	 *  Claims of the cached queue whose number, member name or patient account
+	 *  number contain every word typed, in queue order (at most 50). Searched in
+	 *  memory: the names exist on disk only as ciphertext.
+	 */
+	searchQueue: (query: string) => typedError<QueueRow_Serialize[], CommandError>(__TAURI_INVOKE("search_queue", { query })),
+	/**
 	 *  Opens a claim in full (from central, else this computer's copy) and
 	 *  records the PHI view.
 	 */

@@ -114,22 +114,24 @@ export class Desk {
   }
 
   /**
-   * Leaves the open claim, then runs `then`: a held claim goes back to the
-   * queue; with a decision started on it, the person is asked first.
+   * Moves on from the open claim with `then` (the next claim, another one,
+   * or the queue), then gives the held claim back: in that order, so N
+   * never hands the same claim straight back. With a decision started on
+   * it, the person is asked first.
    */
   async #leave(then: () => Promise<void>): Promise<void> {
     const claim = this.claim;
     if (!claim || !this.held()) {
-      this.stop();
       await then();
       return;
     }
     const go = async (): Promise<void> => {
       this.leaving = null;
-      this.stop();
+      await then();
+      // Still on it (the next claim could not be had): keep holding it.
+      if (this.claim?.claim.id === claim.claim.id) return;
       await commands.releaseClaim(claim.claim.id).catch(() => null);
       delete this.drafts[claim.claim.id];
-      await then();
     };
     if (hasDraft(this.drafts[claim.claim.id])) this.leaving = { claimNumber: claim.claim.claim_number, go };
     else await go();

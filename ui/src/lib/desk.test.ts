@@ -38,15 +38,33 @@ describe("the desk's lease rule", () => {
     vi.useRealTimers();
   });
 
-  it("gives back the held claim before taking the next one", async () => {
+  it("takes the next claim, then gives back the one held (so N never returns the same claim)", async () => {
     let n = 0;
     const calls = record({ ...quiet, get_next: () => view(`c${++n}`, "ada"), release_claim: () => null });
     const desk = new Desk({ user: "ada", renewSecs: 60 });
     await desk.next();
     expect(desk.held()).toBe(true);
     await desk.next();
-    expect(calls.filter((c) => c !== "code_lists" && c !== "queue_page")).toEqual(["get_next", "release_claim", "get_next"]);
+    expect(calls.filter((c) => c !== "code_lists" && c !== "queue_page")).toEqual(["get_next", "get_next", "release_claim"]);
     expect(desk.claim?.claim.id).toBe("c2");
+    desk.stop();
+  });
+
+  it("keeps holding the claim when there is no next one", async () => {
+    const calls = record({
+      ...quiet,
+      get_next: () => {
+        if (calls.filter((c) => c === "get_next").length > 1) throw { code: "queue_empty", message: "No claim is waiting." };
+        return view("c1", "ada");
+      },
+      release_claim: () => null,
+    });
+    const desk = new Desk({ user: "ada", renewSecs: 60 });
+    await desk.next();
+    await desk.next();
+    expect(desk.claim?.claim.id).toBe("c1");
+    expect(desk.held()).toBe(true);
+    expect(calls).not.toContain("release_claim");
     desk.stop();
   });
 
