@@ -680,13 +680,19 @@ pub async fn seed(
                     cat.as_str(),
                     "advanced_imaging" | "inpatient" | "surgery"
                 ));
+            // Physical therapy is the benefit plans usually cap by visits.
+            if cat == "therapy" {
+                b.val(20);
+            } else {
+                b.null();
+            }
             b.end();
         }
         plans.push((id, pay_days.get(spec.3).copied().unwrap_or(30)));
         limits.insert(id, [spec.4 * 100, spec.5 * 100, spec.6 * 100, spec.7 * 100]);
     }
     c.send(&mut tx, "plan", "id, plan_code, name, plan_type, line_of_business, deductible_individual, deductible_family, oop_max_individual, oop_max_family, coinsurance_in_network, coinsurance_out_of_network, out_of_network_covered, effective_date").await?;
-    b.send(&mut tx, "plan_benefit", "id, plan_id, benefit_category, copay_in_network, copay_out_of_network, deductible_applies, covered_out_of_network, requires_prior_auth").await?;
+    b.send(&mut tx, "plan_benefit", "id, plan_id, benefit_category, copay_in_network, copay_out_of_network, deductible_applies, covered_out_of_network, requires_prior_auth, visit_limit").await?;
     progress("plans and employers", plans.len() as u64);
 
     // --- members, policies, coverage, accumulators -----------------------
