@@ -5,7 +5,7 @@ mod common;
 
 use claimdesk_core::central::CentralError;
 use claimdesk_core::ErrorCode;
-use common::{credentialed_fixture, error_code, fixture, TestDb};
+use common::{credentialed_fixture, error_code, TestDb};
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
@@ -133,7 +133,7 @@ async fn payments_above_authority_wait_for_a_supervisor_and_accumulate() {
 #[tokio::test]
 async fn within_authority_is_not_routed_and_request_info_pends_with_a_note() {
     let mut db = TestDb::new().await;
-    fixture(&db.owner).await;
+    credentialed_fixture(&db.owner).await;
     let adjudicator = db.login("adjudicator").await;
     let (claim, version) = checkout(&adjudicator).await;
 

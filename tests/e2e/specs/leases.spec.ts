@@ -124,37 +124,36 @@ describe("leases and pends", () => {
 
     // The pended view lists it with why and until when (scrolled to its
     // place in queue order: the table draws only the rows on screen).
+    const count = async (): Promise<number> => Number((await byTestId(b, "queue-count").getText()).replace(/\D/g, ""));
     await byTestId(b, "view-pended").click();
+    const pended = Number(sql(`SELECT count(*) FROM claimdesk.queue_entry WHERE pended AND NOT restricted`));
+    await until(b, async () => (await count()) === pended, "the pended view did not load", 30_000);
     const place = Number(
       sql(`SELECT count(*) FROM claimdesk.queue_entry q, claimdesk.queue_entry me
            WHERE me.claim_id = '${id}' AND q.pended AND NOT q.restricted
              AND (q.priority_rank, q.prompt_pay_due, q.received_at, q.claim_id) < (me.priority_rank, me.prompt_pay_due, me.received_at, me.claim_id)`),
     );
+    const rowOf = () => b.$(`//div[@data-testid="queue-row"][.//span[@data-testid="queue-claim-number"][normalize-space()="${claim}"]]`);
+    // Why and until when arrive with the next sync of the claim.
     await until(
       b,
       async () => {
         await b.execute((top: number) => {
           (document.querySelector('[data-testid="queue-body"]') as HTMLElement).scrollTop = top;
         }, Math.max(0, place - 2) * 36);
-        return (await b.$$('[data-testid="queue-claim-number"]').map((e) => e.getText())).includes(claim);
+        const row = await rowOf();
+        if (!(await row.isExisting())) return false;
+        const cell = await row.$('[data-testid="queue-pend"]');
+        return (await cell.isExisting()) && (await cell.getText()) === `Pended: records · to ${until_}`;
       },
-      "the pended claim is not in the pended view",
-      30_000,
-    );
-    const row = await b.$(`//div[@data-testid="queue-row"][.//span[@data-testid="queue-claim-number"][normalize-space()="${claim}"]]`);
-    // Why and until when arrive with the next sync of the claim.
-    await until(
-      b,
-      async () => (await row.$('[data-testid="queue-pend"]').getText()) === `Pended: records · to ${until_}`,
-      "the pended row does not say why and until when",
+      "the pended view does not list the claim with why and until when",
       30_000,
     );
     await screenshot(b, "queue-pended");
-    const count = async (): Promise<number> => Number((await byTestId(b, "queue-count").getText()).replace(/\D/g, ""));
     const pendedBefore = await count();
 
     // The provider's records arrive: attached from the workspace.
-    await row.click();
+    await (await rowOf()).click();
     await byTestId(b, "workspace-claim-number").waitForDisplayed({ timeout: 15_000 });
     const file = join(mkdtempSync(join(tmpdir(), "claimdesk-records-")), `records-${claim}.pdf`);
     writeFileSync(file, writePdf([["OPERATIVE REPORT", `Claim ${claim}`]]));
