@@ -144,7 +144,7 @@ describe("leases and pends", () => {
         const row = await rowOf();
         if (!(await row.isExisting())) return false;
         const cell = await row.$('[data-testid="queue-pend"]');
-        return (await cell.isExisting()) && (await cell.getText()) === `Pended: records · to ${until_}`;
+        return (await cell.isExisting()) && (await cell.getText()) === `Pended to ${until_} · records`;
       },
       "the pended view does not list the claim with why and until when",
       30_000,
