@@ -153,8 +153,13 @@ describe("leases and pends", () => {
     const pendedBefore = await count();
 
     // The provider's records arrive: attached from the workspace.
-    await (await rowOf()).click();
+    // Opened through the queue's search (the row may have scrolled away as
+    // the sync redrew the table).
+    await byTestId(b, "queue-search").setValue(claim);
+    await until(b, async () => (await b.$$('[data-testid="found-claim"]').length) === 1, "the search did not find the claim");
+    await b.keys("Enter");
     await byTestId(b, "workspace-claim-number").waitForDisplayed({ timeout: 15_000 });
+    expect(await byTestId(b, "workspace-claim-number").getText()).toBe(claim);
     const file = join(mkdtempSync(join(tmpdir(), "claimdesk-records-")), `records-${claim}.pdf`);
     writeFileSync(file, writePdf([["OPERATIVE REPORT", `Claim ${claim}`]]));
     const picker = byTestId(b, "attach-file");
