@@ -67,6 +67,22 @@ enum Command {
     /// Manages the field-encryption keys for SSNs and tax ids.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Imports X12 837 claim files (005010X222A1 professional, X223A2
+    /// institutional), answering each interchange with a 999 (or TA1) and
+    /// each accepted claim set with a 277CA, written beside the file. With
+    /// --watch, takes complete files from a drop folder forever and moves
+    /// each to done/ or rejected/ with its answers.
+    Intake {
+        /// Files to import.
+        files: Vec<PathBuf>,
+        /// A drop folder to watch instead.
+        #[arg(long, conflicts_with = "files")]
+        watch: Option<PathBuf>,
+        /// Seconds between looks at the folder (a file must be unchanged
+        /// for this long to be taken).
+        #[arg(long, default_value_t = 2)]
+        every: u64,
+    },
     /// Raises the priority of open claims whose prompt-pay due date is near
     /// or past (the housekeeping does this every minute; this re-scores with
     /// every intake rule).
@@ -226,6 +242,7 @@ mod bench_audit;
 mod bench_dashboard;
 mod bench_decide;
 mod bench_sync;
+mod intake;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
@@ -402,6 +419,32 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("key version {version} is current; re-encrypted {moved} identifiers");
         }
         Command::Keys(KeysCommand::Init { .. }) => unreachable!("handled above"),
+        Command::Intake {
+            files,
+            watch,
+            every,
+        } => {
+            drop(conn);
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| explain(e, &options))?;
+            match watch {
+                Some(dir) => {
+                    intake::watch(&pool, &dir, std::time::Duration::from_secs(every.max(1))).await?
+                }
+                None => {
+                    if files.is_empty() {
+                        bail!("name the 837 files to import, or a folder with --watch");
+                    }
+                    if !intake::files(&pool, &files).await? {
+                        return Ok(ExitCode::from(3));
+                    }
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Rescore => {
             let rules = claimdesk_core::priority::rules_from_reference(&mut conn).await?;
             let changed =

@@ -18,6 +18,8 @@ pub mod engine;
 pub mod error;
 pub mod feed;
 pub mod fieldcrypt;
+pub mod intake;
+pub mod intake_folder;
 pub mod leie;
 pub mod logging;
 pub mod nppes;
@@ -31,6 +33,7 @@ pub mod seed;
 pub mod settings;
 pub mod team;
 pub mod users;
+pub mod x12;
 
 pub use error::ErrorCode;
 pub use secret::Secret;
