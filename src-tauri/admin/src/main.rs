@@ -158,6 +158,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         reads: usize,
     },
+    /// X12 837 intake: an 837P of --claims claims written from the
+    /// database's members and providers, read by the parser alone, then
+    /// imported end to end. Needs a seeded database.
+    Intake {
+        /// Claims in the file.
+        #[arg(long, default_value_t = 100_000)]
+        claims: usize,
+        /// Claims per transaction set (the TR3 recommends at most 5,000).
+        #[arg(long, default_value_t = 5_000)]
+        per_set: usize,
+        /// Keep the file here instead of a temporary folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Decisions per second from concurrent writers with central's checks,
     /// against claim_decide as it was before them, in turns on the same
     /// database. Uses the claims in the database (open ones are decided).
@@ -241,6 +255,7 @@ mod bench;
 mod bench_audit;
 mod bench_dashboard;
 mod bench_decide;
+mod bench_intake;
 mod bench_sync;
 mod intake;
 
@@ -511,6 +526,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             turns,
         }) => {
             bench_decide::run(&options, writers, decisions, turns).await?;
+        }
+        Command::Bench(BenchCommand::Intake { claims, per_set, out }) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options.clone())
+                .await?;
+            bench_intake::run(&pool, claims, per_set, out).await?;
         }
         Command::Bench(BenchCommand::Dashboard { reads }) => {
             bench_dashboard::run(&options, reads).await?;

@@ -77,6 +77,12 @@ describe("login", () => {
       timeoutMsg: "the status never recovered",
     });
     expect(await error.isExisting()).toBe(false);
-    expect(await byTestId(app.browser, "status-bar-state").getText()).toBe("Online");
+    // The status bar follows the same state on its own render: wait for it
+    // rather than read it in the same instant (CI under load saw it lag).
+    const bar = byTestId(app.browser, "status-bar-state");
+    await bar.waitUntil(async () => (await bar.getText()) === "Online", {
+      timeout: 10_000,
+      timeoutMsg: "the status bar never said Online",
+    });
   });
 });
