@@ -173,6 +173,56 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION intake_supersede(uuid, uuid, text, text) FROM PUBLIC;
 
+
+-- Intake writes thousands of rows a set. A row-by-row audit event each
+-- (full row, hash chained under its lane's lock) measured 0.8 ms a row, 30
+-- times intake's goal; instead intake records one event per set naming
+-- every claim it wrote (the rows themselves are on central and in the
+-- file kept in done/). The per-row events are skipped only for inserts
+-- into the claim tables, only while the transaction has set
+-- claimdesk.intake_set, and only for a superuser or admin session: the
+-- database owner can disable triggers outright, so nobody gains a way
+-- around the audit, and staff sessions are never exempt.
+CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
+DECLARE
+    v_old jsonb;
+    v_new jsonb;
+    v_row jsonb;
+    v_member uuid;
+    k text;
+BEGIN
+    IF TG_OP = 'INSERT' AND TG_TABLE_NAME IN ('claim', 'claim_line', 'claim_diagnosis')
+       AND coalesce(current_setting('claimdesk.intake_set', true), '') <> ''
+       AND pg_has_role(session_user, 'claimdesk_admin', 'MEMBER') THEN
+        RETURN NULL;
+    END IF;
+    v_old := CASE WHEN TG_OP <> 'INSERT' THEN audit_redact(to_jsonb(OLD)) END;
+    v_new := CASE WHEN TG_OP <> 'DELETE' THEN audit_redact(to_jsonb(NEW)) END;
+    v_row := coalesce(v_new, v_old);
+    IF TG_OP = 'UPDATE' THEN
+        FOR k IN SELECT jsonb_object_keys(v_new) LOOP
+            IF v_old -> k = v_new -> k THEN
+                v_old := v_old - k;
+                v_new := v_new - k;
+            END IF;
+        END LOOP;
+        IF v_new = '{}'::jsonb THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    v_member := CASE
+        WHEN TG_TABLE_NAME = 'member' THEN (v_row ->> 'id')::uuid
+        WHEN v_row ? 'member_id' THEN (v_row ->> 'member_id')::uuid
+    END;
+    PERFORM audit_append(lower(TG_OP), TG_TABLE_NAME, v_row ->> 'id', v_member,
+                         TG_TABLE_NAME IN ('member', 'claim', 'claim_note', 'claim_diagnosis', 'coverage_period',
+                                           'document', 'appeal'),
+                         v_old, v_new);
+    RETURN NULL;
+END
+$$;
+
 GRANT SELECT ON intake_batch, intake_interchange, intake_set, intake_claim, intake_ack TO claimdesk_supervisor;
 
 DO $$

@@ -40,10 +40,11 @@ pub async fn generate(pool: &PgPool, claims: usize, per_set: usize, out: &PathBu
     )
     .fetch_all(pool)
     .await?;
-    let icd: Vec<String> =
-        sqlx::query_scalar("SELECT replace(code, '.', '') FROM claimdesk.icd10_code ORDER BY code LIMIT 30")
-            .fetch_all(pool)
-            .await?;
+    let icd: Vec<String> = sqlx::query_scalar(
+        "SELECT replace(code, '.', '') FROM claimdesk.icd10_code ORDER BY code LIMIT 30",
+    )
+    .fetch_all(pool)
+    .await?;
     anyhow::ensure!(
         !members.is_empty() && !providers.is_empty() && !cpts.is_empty() && !icd.is_empty(),
         "the database needs members with coverage, providers and codes: run `claimdesk-admin seed` first"
@@ -70,7 +71,12 @@ pub async fn generate(pool: &PgPool, claims: usize, per_set: usize, out: &PathBu
                 last_name: last.clone(),
                 first_name: first.clone(),
                 date_of_birth: *dob,
-                gender: gender.chars().next().filter(|g| "FMU".contains(*g)).unwrap_or('U').to_string(),
+                gender: gender
+                    .chars()
+                    .next()
+                    .filter(|g| "FMU".contains(*g))
+                    .unwrap_or('U')
+                    .to_string(),
                 billing_npi: npi.clone(),
                 billing_name: name.clone(),
                 facility: "11".into(),
@@ -78,12 +84,17 @@ pub async fn generate(pool: &PgPool, claims: usize, per_set: usize, out: &PathBu
                 original: None,
                 diagnoses: vec![icd[i % icd.len()].clone(), icd[(i + 7) % icd.len()].clone()],
                 attachments: vec![],
-                lines: vec![line(&cpts[i % cpts.len()], a), line(&cpts[(i + 3) % cpts.len()], b)],
+                lines: vec![
+                    line(&cpts[i % cpts.len()], a),
+                    line(&cpts[(i + 3) % cpts.len()], b),
+                ],
                 total: None,
             }
         })
         .collect();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(out).with_context(|| format!("{}", out.display()))?);
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("{}", out.display()))?,
+    );
     let control = (Utc::now().timestamp() % 1_000_000_000) as u32;
     write837::write(
         &mut file,
@@ -102,12 +113,22 @@ pub async fn generate(pool: &PgPool, claims: usize, per_set: usize, out: &PathBu
 }
 
 /// Runs the benchmark and prints a report in Markdown.
-pub async fn run(pool: &PgPool, claims: usize, per_set: usize, keep: Option<PathBuf>) -> Result<()> {
+pub async fn run(
+    pool: &PgPool,
+    claims: usize,
+    per_set: usize,
+    keep: Option<PathBuf>,
+) -> Result<()> {
     let dir = tempfile_dir()?;
     let path = keep.unwrap_or_else(|| dir.join("bench.837"));
     let started = Instant::now();
     let size = generate(pool, claims, per_set, &path).await?;
-    println!("wrote {} ({:.1} MB, {claims} claims, {per_set} per set) in {:.1} s", path.display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
+    println!(
+        "wrote {} ({:.1} MB, {claims} claims, {per_set} per set) in {:.1} s",
+        path.display(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
 
     // The parser alone, on this thread (one core), best of three.
     let mut best = f64::MAX;
@@ -140,7 +161,11 @@ pub async fn run(pool: &PgPool, claims: usize, per_set: usize, keep: Option<Path
     println!();
     println!("| step | claims | seconds | claims/s | MB/s |");
     println!("|---|---:|---:|---:|---:|");
-    println!("| parse only (one core, best of 3) | {read} | {best:.2} | {:.0} | {:.0} |", read as f64 / best, size as f64 / 1e6 / best);
+    println!(
+        "| parse only (one core, best of 3) | {read} | {best:.2} | {:.0} | {:.0} |",
+        read as f64 / best,
+        size as f64 / 1e6 / best
+    );
     println!(
         "| end to end into central | {} taken, {} rejected | {total:.2} | {:.0} | {:.1} |",
         report.claims_accepted,

@@ -527,7 +527,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }) => {
             bench_decide::run(&options, writers, decisions, turns).await?;
         }
-        Command::Bench(BenchCommand::Intake { claims, per_set, out }) => {
+        Command::Bench(BenchCommand::Intake {
+            claims,
+            per_set,
+            out,
+        }) => {
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(2)
                 .connect_with(options.clone())

@@ -1525,9 +1525,13 @@ async fn write_claims(
             d.3.push(code);
         }
     }
-    sqlx::query("SELECT set_config('claimdesk.status_reason', 'Received by X12 837', true)")
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "SELECT set_config('claimdesk.status_reason', 'Received by X12 837', true),
+                set_config('claimdesk.intake_set', $1::text, true)",
+    )
+    .bind(set_id)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO claimdesk.claim (id, claim_number, claim_type, member_id, policy_id, provider_id,
              billing_provider_id, patient_account_number, frequency_code, place_of_service, prior_auth_number,
@@ -1604,9 +1608,17 @@ async fn write_claims(
     .bind(&l_rev)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("SELECT set_config('claimdesk.status_reason', '', true)")
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "SELECT set_config('claimdesk.status_reason', '', true), set_config('claimdesk.intake_set', '', true),
+                claimdesk.audit_append('intake', 'intake_set', $1::text, NULL, true, NULL,
+                                       jsonb_build_object('claims', $2::uuid[], 'lines', $3::int, 'diagnoses', $4::int))",
+    )
+    .bind(set_id)
+    .bind(&c_id)
+    .bind(l.0.len() as i32)
+    .bind(d.0.len() as i32)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

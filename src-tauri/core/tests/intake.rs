@@ -249,6 +249,19 @@ async fn an_accepted_837p_becomes_claims_equal_to_the_file() {
     .await
     .unwrap();
     assert_eq!((billing, provider), (Some(f.provider), f.provider));
+    // One audit event for the set, naming its claims, instead of one a row.
+    let (events, named): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(max(jsonb_array_length(new_values -> 'claims')), 0)::int8 FROM claimdesk.audit_log
+         WHERE action = 'intake' AND resource_type = 'intake_set'",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!((events, named), (1, 2));
+    assert_eq!(
+        count(&db.owner, "SELECT count(*) FROM claimdesk.audit_log a JOIN claimdesk.claim c ON a.resource_id = c.id::text WHERE a.action = 'insert' AND c.intake_set_id IS NOT NULL").await,
+        0
+    );
     db.cleanup().await;
 }
 
