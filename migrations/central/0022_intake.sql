@@ -177,51 +177,111 @@ REVOKE EXECUTE ON FUNCTION intake_supersede(uuid, uuid, text, text) FROM PUBLIC;
 -- Intake writes thousands of rows a set. A row-by-row audit event each
 -- (full row, hash chained under its lane's lock) measured 0.8 ms a row, 30
 -- times intake's goal; instead intake records one event per set naming
--- every claim it wrote (the rows themselves are on central and in the
--- file kept in done/). The per-row events are skipped only for inserts
--- into the claim tables, only while the transaction has set
--- claimdesk.intake_set, and only for a superuser or admin session: the
--- database owner can disable triggers outright, so nobody gains a way
--- around the audit, and staff sessions are never exempt.
-CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
+-- every claim it wrote (the rows themselves stay on central, and the file
+-- in done/). The per-row insert events are skipped only while the
+-- transaction has set claimdesk.intake_set and only for an admin (or
+-- superuser) session, in the triggers' WHEN so no function is called per
+-- row: the database owner can disable triggers outright, so nobody gains a
+-- way around the audit, and staff sessions are never exempt.
+DROP TRIGGER audit_row_change ON claim_line;
+CREATE TRIGGER audit_row_change AFTER UPDATE OR DELETE ON claim_line
+    FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER audit_row_insert AFTER INSERT ON claim_line FOR EACH ROW
+    WHEN (coalesce(current_setting('claimdesk.intake_set', true), '') = ''
+          OR NOT pg_has_role(session_user, 'claimdesk_admin', 'MEMBER'))
+    EXECUTE FUNCTION audit_row_change();
+DROP TRIGGER audit_row_change ON claim_diagnosis;
+CREATE TRIGGER audit_row_change AFTER UPDATE OR DELETE ON claim_diagnosis
+    FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER audit_row_insert AFTER INSERT ON claim_diagnosis FOR EACH ROW
+    WHEN (coalesce(current_setting('claimdesk.intake_set', true), '') = ''
+          OR NOT pg_has_role(session_user, 'claimdesk_admin', 'MEMBER'))
+    EXECUTE FUNCTION audit_row_change();
+
+-- The claim's change triggers compare every column: rebuilt for the
+-- columns added here and in 0020 (whose own additions it did not rebuild
+-- for), with the insert audit split out as above.
+CREATE OR REPLACE FUNCTION refresh_claim_change_triggers() RETURNS void
+LANGUAGE plpgsql SET search_path = claimdesk, pg_catalog AS $$
 DECLARE
-    v_old jsonb;
-    v_new jsonb;
-    v_row jsonb;
-    v_member uuid;
-    k text;
+    cols text;
+    cond text;
 BEGIN
-    IF TG_OP = 'INSERT' AND TG_TABLE_NAME IN ('claim', 'claim_line', 'claim_diagnosis')
-       AND coalesce(current_setting('claimdesk.intake_set', true), '') <> ''
-       AND pg_has_role(session_user, 'claimdesk_admin', 'MEMBER') THEN
-        RETURN NULL;
-    END IF;
-    v_old := CASE WHEN TG_OP <> 'INSERT' THEN audit_redact(to_jsonb(OLD)) END;
-    v_new := CASE WHEN TG_OP <> 'DELETE' THEN audit_redact(to_jsonb(NEW)) END;
-    v_row := coalesce(v_new, v_old);
-    IF TG_OP = 'UPDATE' THEN
-        FOR k IN SELECT jsonb_object_keys(v_new) LOOP
-            IF v_old -> k = v_new -> k THEN
-                v_old := v_old - k;
-                v_new := v_new - k;
-            END IF;
-        END LOOP;
-        IF v_new = '{}'::jsonb THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    v_member := CASE
-        WHEN TG_TABLE_NAME = 'member' THEN (v_row ->> 'id')::uuid
-        WHEN v_row ? 'member_id' THEN (v_row ->> 'member_id')::uuid
-    END;
-    PERFORM audit_append(lower(TG_OP), TG_TABLE_NAME, v_row ->> 'id', v_member,
-                         TG_TABLE_NAME IN ('member', 'claim', 'claim_note', 'claim_diagnosis', 'coverage_period',
-                                           'document', 'appeal'),
-                         v_old, v_new);
+    SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
+    FROM information_schema.columns
+    WHERE table_schema = 'claimdesk' AND table_name = 'claim'
+      AND column_name NOT IN ('lease_holder', 'lease_expires_at', 'updated_at', 'change_xid');
+    cond := format('(%s) IS DISTINCT FROM (%s)',
+                   regexp_replace(cols, '([^, ]+)', 'OLD.\1', 'g'),
+                   regexp_replace(cols, '([^, ]+)', 'NEW.\1', 'g'));
+    DROP TRIGGER IF EXISTS audit_row_change ON claim;
+    DROP TRIGGER IF EXISTS audit_row_change_write ON claim;
+    DROP TRIGGER IF EXISTS audit_row_insert ON claim;
+    DROP TRIGGER IF EXISTS audit_row_delete ON claim;
+    DROP TRIGGER IF EXISTS notify_change ON claim;
+    DROP TRIGGER IF EXISTS notify_change_write ON claim;
+    DROP TRIGGER IF EXISTS notify_change_update ON claim;
+    CREATE TRIGGER audit_row_delete AFTER DELETE ON claim
+        FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+    CREATE TRIGGER audit_row_insert AFTER INSERT ON claim FOR EACH ROW
+        WHEN (coalesce(current_setting('claimdesk.intake_set', true), '') = ''
+              OR NOT pg_has_role(session_user, 'claimdesk_admin', 'MEMBER'))
+        EXECUTE FUNCTION audit_row_change();
+    EXECUTE format('CREATE TRIGGER audit_row_change AFTER UPDATE ON claimdesk.claim FOR EACH ROW
+                    WHEN (%s) EXECUTE FUNCTION claimdesk.audit_row_change()', cond);
+    CREATE TRIGGER notify_change_write AFTER INSERT OR DELETE ON claim
+        FOR EACH STATEMENT EXECUTE FUNCTION notify_change();
+    EXECUTE format('CREATE TRIGGER notify_change_update AFTER UPDATE ON claimdesk.claim FOR EACH ROW
+                    WHEN (%s) EXECUTE FUNCTION claimdesk.notify_change()', cond);
+END
+$$;
+SELECT refresh_claim_change_triggers();
+
+-- A set's claims arrive in one INSERT: their first status history row and
+-- their queue rows are written per statement from the inserted rows (a
+-- transition table) rather than by a PL/pgSQL call per row. Updates keep
+-- their row triggers (they need OLD).
+CREATE FUNCTION record_claims_received() RETURNS trigger
+LANGUAGE plpgsql SET search_path = claimdesk, pg_catalog AS $$
+BEGIN
+    INSERT INTO claim_status_history (id, claim_id, from_status, to_status, reason, prior_rank, priority_rank,
+                                      claim_received_at)
+    SELECT gen_random_uuid(), n.id, NULL, n.status, nullif(current_setting('claimdesk.status_reason', true), ''),
+           NULL, n.priority_rank, n.received_at
+    FROM inserted n;
     RETURN NULL;
 END
 $$;
+DROP TRIGGER claim_status_history_trg ON claim;
+CREATE TRIGGER claim_status_history_trg AFTER UPDATE OF status, priority ON claim
+    FOR EACH ROW EXECUTE FUNCTION record_claim_status();
+CREATE TRIGGER claim_status_history_ins AFTER INSERT ON claim REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION record_claims_received();
+
+CREATE FUNCTION queue_follow_claims_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = claimdesk, pg_catalog AS $$
+BEGIN
+    INSERT INTO queue_entry AS q (claim_id, priority_rank, prompt_pay_due, received_at, pended, restricted,
+                                  total_billed)
+    SELECT n.id, n.priority_rank, n.prompt_pay_due, n.received_at, n.status = 'pended', n.restricted, n.total_billed
+    FROM inserted n WHERE n.status IN ('received', 'in_review', 'appealed', 'pended')
+    ON CONFLICT (claim_id) DO UPDATE SET
+        priority_rank = EXCLUDED.priority_rank,
+        prompt_pay_due = EXCLUDED.prompt_pay_due,
+        received_at = EXCLUDED.received_at,
+        pended = EXCLUDED.pended,
+        restricted = EXCLUDED.restricted,
+        total_billed = EXCLUDED.total_billed;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER queue_follow_claim ON claim;
+CREATE TRIGGER queue_follow_claim
+    AFTER UPDATE OF status, priority, prompt_pay_due, received_at, restricted, total_billed
+    ON claim FOR EACH ROW EXECUTE FUNCTION queue_follow_claim();
+CREATE TRIGGER queue_follow_claims_inserted AFTER INSERT ON claim REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION queue_follow_claims_inserted();
+REVOKE EXECUTE ON FUNCTION record_claims_received(), queue_follow_claims_inserted() FROM PUBLIC;
 
 GRANT SELECT ON intake_batch, intake_interchange, intake_set, intake_claim, intake_ack TO claimdesk_supervisor;
 
