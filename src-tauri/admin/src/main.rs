@@ -441,7 +441,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         } => {
             drop(conn);
             let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
+                .max_connections(4)
                 .connect_with(options.clone())
                 .await
                 .map_err(|e| explain(e, &options))?;
@@ -533,7 +533,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             out,
         }) => {
             let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
+                .max_connections(4)
                 .connect_with(options.clone())
                 .await?;
             bench_intake::run(&pool, claims, per_set, out).await?;
