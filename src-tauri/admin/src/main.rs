@@ -171,6 +171,9 @@ enum BenchCommand {
         /// Keep the file here instead of a temporary folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only write the file (to --out), for a drop folder or a later run.
+        #[arg(long, requires = "out")]
+        write_only: bool,
     },
     /// Decisions per second from concurrent writers with central's checks,
     /// against claim_decide as it was before them, in turns on the same
@@ -531,12 +534,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             claims,
             per_set,
             out,
+            write_only,
         }) => {
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(4)
                 .connect_with(options.clone())
                 .await?;
-            bench_intake::run(&pool, claims, per_set, out).await?;
+            match out {
+                Some(out) if write_only => {
+                    let size = bench_intake::generate(&pool, claims, per_set, &out).await?;
+                    println!("wrote {} ({size} bytes, {claims} claims)", out.display());
+                }
+                out => bench_intake::run(&pool, claims, per_set, out).await?,
+            }
         }
         Command::Bench(BenchCommand::Dashboard { reads }) => {
             bench_dashboard::run(&options, reads).await?;

@@ -627,9 +627,8 @@ impl Writer<'_> {
         };
         self.pending_277 += usize::from(set_ack.accepted());
         let (pool, reference, options) = (self.pool, self.reference, self.options);
-        self.pending.push_back(Box::pin(write_set(
-            pool, reference, options, job, set_ack,
-        )));
+        self.pending
+            .push_back(Box::pin(write_set(pool, reference, options, job, set_ack)));
         self.settle(self.in_flight - 1).await
     }
 
@@ -649,7 +648,10 @@ impl Writer<'_> {
                 self.report.sets_accepted += 1;
             }
             self.pending_277 -= usize::from(done.body.is_some());
-            let open = self.interchange.as_mut().expect("sets belong to an open interchange");
+            let open = self
+                .interchange
+                .as_mut()
+                .expect("sets belong to an open interchange");
             if let Some(g) = open.groups.last_mut() {
                 g.sets.push((done.loop_999, done.accepted));
             }
@@ -767,7 +769,8 @@ impl Writer<'_> {
 /// per core is what central's writes need (the parser is ten times faster).
 const IN_FLIGHT: usize = 2;
 
-type SetWrite<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<SetDone, IntakeError>> + Send + 'a>>;
+type SetWrite<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<SetDone, IntakeError>> + Send + 'a>>;
 
 /// A transaction set to write, with what the writer knew when it was read.
 struct SetJob {

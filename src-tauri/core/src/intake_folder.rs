@@ -40,9 +40,44 @@ fn in_progress(name: &str) -> bool {
             .any(|s| name.to_ascii_lowercase().ends_with(s))
 }
 
+/// How long a file that does not end with its interchange trailer waits
+/// for the rest before it is taken anyway (and answered as cut short).
+pub const INCOMPLETE_GRACE: Duration = Duration::from_secs(600);
+
+/// Whether the file's last segment is an IEA, with the separators its first
+/// ISA declares: an upload that pauses longer than the watch's look is not
+/// taken half written.
+pub fn ends_with_trailer(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let mut head = [0u8; 106];
+    if f.read(&mut head)? < head.len() || &head[..3] != b"ISA" {
+        // Not an interchange at all: nothing more will make it one.
+        return Ok(true);
+    }
+    let (element, terminator) = (head[3], head[105]);
+    let len = f.metadata()?.len();
+    let start = len.saturating_sub(4096);
+    f.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::with_capacity(4096);
+    f.read_to_end(&mut tail)?;
+    let mut end = tail.len();
+    while end > 0 && (tail[end - 1].is_ascii_whitespace() || tail[end - 1] == terminator) {
+        end -= 1;
+    }
+    let body = &tail[..end];
+    let last = match body.iter().rposition(|&b| b == terminator) {
+        Some(i) => &body[i + 1..],
+        None => body,
+    };
+    let last = last.trim_ascii_start();
+    Ok(last.len() > 4 && &last[..3] == b"IEA" && last[3] == element)
+}
+
 impl Watch {
-    /// Files in `dir` that have stopped changing since the last look and
-    /// are at least `settle` old.
+    /// Files in `dir` that have stopped changing since the last look, are at
+    /// least `settle` old, and end with their trailer (or have waited
+    /// [`INCOMPLETE_GRACE`] for it).
     pub fn ready(&mut self, dir: &Path, settle: Duration) -> std::io::Result<Vec<PathBuf>> {
         let mut ready = vec![];
         let mut now_seen = HashMap::new();
@@ -61,7 +96,12 @@ impl Watch {
                 .unwrap_or_default()
                 >= settle;
             if self.seen.get(&path) == Some(&stamp) && old_enough {
-                ready.push(path.clone());
+                let age = SystemTime::now()
+                    .duration_since(stamp.1)
+                    .unwrap_or_default();
+                if age >= INCOMPLETE_GRACE || ends_with_trailer(&path)? {
+                    ready.push(path.clone());
+                }
             }
             now_seen.insert(path, stamp);
         }
@@ -180,6 +220,43 @@ mod tests {
                 .unwrap()
                 .is_empty(),
             "too fresh"
+        );
+    }
+
+    #[test]
+    fn a_file_without_its_trailer_is_not_yet_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let isa = "ISA|00|          |00|          |ZZ|SENDER         |ZZ|RECEIVER       |261204|1200|^|00501|000000001|0|T|:!";
+        let f = dir.path().join("claims.837");
+        std::fs::write(&f, format!("{isa}GS|HC!ST|837|0001!")).unwrap();
+        assert!(!ends_with_trailer(&f).unwrap(), "cut after ST");
+        std::fs::write(
+            &f,
+            format!("{isa}GS|HC!SE|2|0001!GE|1|1!IEA|1|000000001!\r\n"),
+        )
+        .unwrap();
+        assert!(
+            ends_with_trailer(&f).unwrap(),
+            "IEA last, with the file's own separators"
+        );
+        std::fs::write(&f, format!("{isa}GS|HC!IEA*1*000000001!")).unwrap();
+        assert!(
+            !ends_with_trailer(&f).unwrap(),
+            "IEA with another element separator"
+        );
+        let mut w = Watch::default();
+        std::fs::write(&f, format!("{isa}GS|HC!ST|837|0001!")).unwrap();
+        w.ready(dir.path(), Duration::ZERO).unwrap();
+        assert!(
+            w.ready(dir.path(), Duration::ZERO).unwrap().is_empty(),
+            "unchanged but cut short: waits for the rest"
+        );
+        std::fs::write(&f, b"\x00\x01garbage").unwrap();
+        w.ready(dir.path(), Duration::ZERO).unwrap();
+        assert_eq!(
+            w.ready(dir.path(), Duration::ZERO).unwrap(),
+            vec![f],
+            "not X12: taken and answered"
         );
     }
 }
