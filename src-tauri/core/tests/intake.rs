@@ -763,3 +763,121 @@ async fn every_shared_fixture_is_answered_and_none_writes_a_claim() {
     );
     db.cleanup().await;
 }
+
+/// Peak resident memory of this process, in kB.
+fn peak_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_files_get_a_clear_answer_and_lose_nothing() {
+    let (db, _f, subscriber, _child, dir) = setup().await;
+    let good = file(
+        dir.path(),
+        "good.837",
+        401,
+        ClaimKind::Professional,
+        &[claim(
+            "G-1",
+            &subscriber,
+            vec![line("99213", "100.00", "2025-02-10")],
+        )],
+    );
+    let first = run(&db.owner, &good).await;
+    assert_eq!(first.claims_accepted, 1);
+    let claims = "SELECT count(*) FROM claimdesk.claim";
+    let before = count(&db.owner, claims).await;
+
+    // Binary garbage: no interchange to answer; the batch says why.
+    let garbage = dir.path().join("garbage.837");
+    let mut bytes = vec![0u8; 200_000];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    std::fs::write(&garbage, &bytes).unwrap();
+    let r = run(&db.owner, &garbage).await;
+    assert!(r.interchanges.is_empty());
+    assert!(r.problem.is_some(), "garbage is said to be unreadable");
+    let status: (String, Option<String>) =
+        sqlx::query_as("SELECT status, problem FROM claimdesk.intake_batch WHERE id = $1")
+            .bind(r.batch_id.unwrap())
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(status.0, "rejected");
+    assert!(status.1.is_some());
+
+    // Our own 999 sent back as if it were an 837: its set is refused.
+    let ack999 = dir.path().join("answer.999");
+    std::fs::write(&ack999, ack(&first, "999")).unwrap();
+    let r = run(&db.owner, &ack999).await;
+    assert_eq!(r.claims_accepted + r.claims_rejected, 0);
+    assert_eq!(r.sets_accepted, 0, "a 999 is not a claim set");
+    let answer = ack(&r, "999");
+    assert!(
+        answer.contains("AK2*999*") && answer.contains("IK5*R"),
+        "{answer}"
+    );
+
+    // A 1 GB file: an interchange header, then a gigabyte of NUL padding
+    // (which some transfer tools leave). Read to its end in bounded memory
+    // and answered as an interchange cut short.
+    let huge = dir.path().join("huge.837");
+    let mut header = std::fs::read(&good).unwrap()[..106].to_vec();
+    header[90..99].copy_from_slice(b"000000402");
+    std::fs::write(&huge, &header).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let peak = peak_kb();
+    let r = run(&db.owner, &huge).await;
+    assert!(
+        peak_kb() - peak < 64 * 1024,
+        "memory grew by {} kB reading 1 GB",
+        peak_kb() - peak
+    );
+    let ta1 = ack(&r, "999");
+    assert!(
+        ta1.contains("TA1*000000402*") && ta1.contains("*023~"),
+        "{ta1}"
+    );
+    let read: i64 =
+        sqlx::query_scalar("SELECT bytes_read FROM claimdesk.intake_batch WHERE id = $1")
+            .bind(r.batch_id.unwrap())
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(read, 1 << 30);
+
+    // A segment that never ends: refused at 64 KiB, not read into memory.
+    let long = dir.path().join("long.837");
+    header[90..99].copy_from_slice(b"000000403");
+    let mut text = header.clone();
+    text.extend(std::iter::repeat_n(b'A', 300_000));
+    std::fs::write(&long, &text).unwrap();
+    let r = run(&db.owner, &long).await;
+    let problem = r.problem.clone().expect("an overlong segment is a problem");
+    assert!(
+        problem.contains("without a segment terminator"),
+        "{problem}"
+    );
+
+    assert_eq!(
+        count(&db.owner, claims).await,
+        before,
+        "nothing lost, nothing added"
+    );
+    assert_eq!(
+        run(&db.owner, &good).await.already_imported.map(|a| a.0),
+        first.batch_id
+    );
+    db.cleanup().await;
+}
