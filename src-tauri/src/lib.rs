@@ -65,6 +65,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         supervision::reassign_lease,
         supervision::routed_claims,
         supervision::decide_routed,
+        supervision::intake_batches,
+        supervision::intake_batch,
+        supervision::intake_answer,
     ])
 }
 

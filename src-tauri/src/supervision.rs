@@ -1,5 +1,6 @@
 //! Supervisor commands: the audit trail (pages, an entry's values, chain
-//! verification, the per-member access report, CSV export). Thin: the work
+//! verification, the per-member access report, CSV export), the team's
+//! leases and routed claims, and the 837 files received. Thin: the work
 //! is in `claimdesk_core::audit` and `claimdesk_core::audit_trail`; reads go
 //! to central live.
 
@@ -9,7 +10,7 @@ use claimdesk_core::audit_trail::{
     self, AuditDetail, AuditFilter, AuditPage, MemberAccess, MemberRef,
 };
 use claimdesk_core::ErrorCode;
-use claimdesk_core::{dashboard, team};
+use claimdesk_core::{dashboard, intake_batches, team};
 use claimdesk_local::documents::{create_private, unique_path};
 use serde::Serialize;
 use tauri::State;
@@ -321,4 +322,49 @@ pub async fn decide_routed(
         .await?
         .on_central(async |conn| team::decide_routed(conn, claim_id, approve, &note).await)
         .await
+}
+
+/// Intake batches, newest first, continuing after `after`.
+#[tauri::command]
+#[specta::specta]
+pub async fn intake_batches(
+    state: State<'_, AppState>,
+    after: Option<intake_batches::BatchCursor>,
+    limit: u32,
+) -> Result<intake_batches::IntakeBatchPage, CommandError> {
+    desk(&state)
+        .await?
+        .on_central(async |conn| intake_batches::batches(conn, after, limit).await)
+        .await
+}
+
+/// One batch: its interchanges, sets, rejected claims and answers.
+#[tauri::command]
+#[specta::specta]
+pub async fn intake_batch(
+    state: State<'_, AppState>,
+    batch_id: Uuid,
+) -> Result<intake_batches::IntakeBatchDetail, CommandError> {
+    desk(&state)
+        .await?
+        .on_central(async |conn| intake_batches::batch_detail(conn, batch_id).await)
+        .await?
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such intake batch."))
+}
+
+/// A page of an answer's segments (recorded as a PHI view: a 277CA names
+/// patients).
+#[tauri::command]
+#[specta::specta]
+pub async fn intake_answer(
+    state: State<'_, AppState>,
+    answer_id: Uuid,
+    from: u32,
+    limit: u32,
+) -> Result<intake_batches::Answer, CommandError> {
+    desk(&state)
+        .await?
+        .on_central(async |conn| intake_batches::answer(conn, answer_id, from, limit).await)
+        .await?
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "No such answer."))
 }

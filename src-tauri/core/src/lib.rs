@@ -19,6 +19,7 @@ pub mod error;
 pub mod feed;
 pub mod fieldcrypt;
 pub mod intake;
+pub mod intake_batches;
 pub mod intake_folder;
 pub mod leie;
 pub mod logging;

@@ -186,12 +186,26 @@ export async function invokeCommand(browser: Browser, command: string, args: obj
   return JSON.parse(answer);
 }
 
-/** Runs one query on the test's central database as its owner; returns the rows as text. */
-export function sql(query: string): string {
+/** The test's central database as its owner, as a postgres:// URL. */
+export function centralUrl(): string {
   const dir = process.env.CLAIMDESK_TEST_PGCLUSTER;
   if (!dir) throw new Error("CLAIMDESK_TEST_PGCLUSTER is not set: run ./scripts/test");
-  const url = execFileSync(join(ROOT, "scripts/pg-cluster"), ["url", dir, process.env.CLAIMDESK_CENTRAL_DATABASE ?? "claimdesk"])
+  return execFileSync(join(ROOT, "scripts/pg-cluster"), ["url", dir, process.env.CLAIMDESK_CENTRAL_DATABASE ?? "claimdesk"])
     .toString()
     .trim();
-  return execFileSync("psql", ["-qtAX", url, "-c", query]).toString().trim();
+}
+
+/** Runs one query on the test's central database as its owner; returns the rows as text. */
+export function sql(query: string): string {
+  return execFileSync("psql", ["-qtAX", centralUrl(), "-c", query]).toString().trim();
+}
+
+/**
+ * Runs the built claimdesk-admin against the test's central database, its
+ * home (logs) under `home`; returns what it printed. Throws on a failure.
+ */
+export function admin(args: string[], home: string): string {
+  return execFileSync(join(ROOT, "target/debug/claimdesk-admin"), args, {
+    env: { ...process.env, CLAIMDESK_ADMIN_DATABASE_URL: centralUrl(), CLAIMDESK_HOME: home },
+  }).toString();
 }

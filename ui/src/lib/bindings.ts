@@ -179,6 +179,15 @@ export const commands = {
 	 *  note (required) that goes on the claim.
 	 */
 	decideRouted: (claimId: string, approve: boolean, note: string) => typedError<number, CommandError>(__TAURI_INVOKE("decide_routed", { claimId, approve, note })),
+	/**  Intake batches, newest first, continuing after `after`. */
+	intakeBatches: (after: BatchCursor | null, limit: number) => typedError<IntakeBatchPage_Serialize, CommandError>(__TAURI_INVOKE("intake_batches", { after, limit })),
+	/**  One batch: its interchanges, sets, rejected claims and answers. */
+	intakeBatch: (batchId: string) => typedError<IntakeBatchDetail_Serialize, CommandError>(__TAURI_INVOKE("intake_batch", { batchId })),
+	/**
+	 *  A page of an answer's segments (recorded as a PHI view: a 277CA names
+	 *  patients).
+	 */
+	intakeAnswer: (answerId: string, from: number, limit: number) => typedError<Answer, CommandError>(__TAURI_INVOKE("intake_answer", { answerId, from, limit })),
 };
 
 /* Types */
@@ -323,6 +332,57 @@ export type Agreement =
 "only_ours" | 
 /**  Only the registry has it. */
 "only_registry";
+
+/**  An answer's text, one segment per entry. */
+export type Answer = {
+	/**  Which answer. */
+	id: string,
+	/**  TA1, 999 or 277CA. */
+	kind: string,
+	/**  Its ISA13. */
+	control_number: number,
+	/**  Its segments from `from`, each with its terminator. */
+	segments: string[],
+	/**  The position of the first one given (0-based). */
+	from: number,
+	/**  How many segments the answer has. */
+	total_segments: number,
+};
+
+/**  An answer sent for the batch (its body is read on its own). */
+export type AnswerRef = AnswerRef_Serialize | AnswerRef_Deserialize;
+
+/**  An answer sent for the batch (its body is read on its own). */
+export type AnswerRef_Deserialize = {
+	/**  The answer. */
+	id: string,
+	/**  TA1, 999 or 277CA. */
+	kind: string,
+	/**  Its ISA13. */
+	control_number: number,
+	/**  Its interchange's position in the file (none for a duplicate's TA1). */
+	interchange?: number | null,
+	/**  Its length in bytes. */
+	bytes: number,
+	/**  When it was written. */
+	created_at: string,
+};
+
+/**  An answer sent for the batch (its body is read on its own). */
+export type AnswerRef_Serialize = {
+	/**  The answer. */
+	id: string,
+	/**  TA1, 999 or 277CA. */
+	kind: string,
+	/**  Its ISA13. */
+	control_number: number,
+	/**  Its interchange's position in the file (none for a duplicate's TA1). */
+	interchange: number | null,
+	/**  Its length in bytes. */
+	bytes: number,
+	/**  When it was written. */
+	created_at: string,
+};
 
 /**  What the login screen needs before anyone logs in. */
 export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
@@ -555,6 +615,14 @@ export type AuditPage_Serialize = {
 	entries: AuditEntry_Serialize[],
 	/**  Pass as `before` for the next (older) page; none at the end. */
 	next_before: number | null,
+};
+
+/**  Where a page of batches continues: after this received time and id. */
+export type BatchCursor = {
+	/**  The last shown batch's received time. */
+	received_at: string,
+	/**  Its id (ties). */
+	id: string,
 };
 
 /**  One benefit category of the plan. */
@@ -1992,6 +2060,243 @@ export type ImportStage =
 /**  Committed. */
 "done";
 
+/**  A file in the intake list. */
+export type IntakeBatch = IntakeBatch_Serialize | IntakeBatch_Deserialize;
+
+/**  A batch with everything that became of it. */
+export type IntakeBatchDetail = IntakeBatchDetail_Serialize | IntakeBatchDetail_Deserialize;
+
+/**  A batch with everything that became of it. */
+export type IntakeBatchDetail_Deserialize = {
+	/**  The batch as in the list. */
+	batch: IntakeBatch_Deserialize,
+	/**  Its interchanges. */
+	interchanges: IntakeInterchange_Deserialize[],
+	/**  Its sets, in file order. */
+	sets: IntakeSetRow_Deserialize[],
+	/**  The first rejected claims, in file order. */
+	rejected: RejectedClaim_Deserialize[],
+	/**  All the rejected claims (more than listed when many). */
+	rejected_total: number,
+	/**  The answers. */
+	answers: AnswerRef_Deserialize[],
+};
+
+/**  A batch with everything that became of it. */
+export type IntakeBatchDetail_Serialize = {
+	/**  The batch as in the list. */
+	batch: IntakeBatch_Serialize,
+	/**  Its interchanges. */
+	interchanges: IntakeInterchange_Serialize[],
+	/**  Its sets, in file order. */
+	sets: IntakeSetRow_Serialize[],
+	/**  The first rejected claims, in file order. */
+	rejected: RejectedClaim_Serialize[],
+	/**  All the rejected claims (more than listed when many). */
+	rejected_total: number,
+	/**  The answers. */
+	answers: AnswerRef_Serialize[],
+};
+
+/**  A page of the list, newest first. */
+export type IntakeBatchPage = IntakeBatchPage_Serialize | IntakeBatchPage_Deserialize;
+
+/**  A page of the list, newest first. */
+export type IntakeBatchPage_Deserialize = {
+	/**  The batches. */
+	batches: IntakeBatch_Deserialize[],
+	/**  Where the next page starts, if there is one. */
+	next?: BatchCursor | null,
+};
+
+/**  A page of the list, newest first. */
+export type IntakeBatchPage_Serialize = {
+	/**  The batches. */
+	batches: IntakeBatch_Serialize[],
+	/**  Where the next page starts, if there is one. */
+	next: BatchCursor | null,
+};
+
+/**  A file in the intake list. */
+export type IntakeBatch_Deserialize = {
+	/**  The batch. */
+	id: string,
+	/**  The file's name as it arrived. */
+	file_name: string,
+	/**
+	 *  Who sent it (ISA06 of each interchange, or of the answers when no
+	 *  interchange was kept, as for a duplicate).
+	 */
+	senders: string[],
+	/**  When intake began. */
+	received_at: string,
+	/**  The login that ran the intake. */
+	received_by: string,
+	/**  receiving, complete or rejected (a file that is not X12 at all). */
+	status: string,
+	/**  Why the file could not be read to its end, if it could not. */
+	problem?: string | null,
+	/**
+	 *  Size and how much has been read (bytes; as f64 because JavaScript
+	 *  has no 64-bit integer and a file may pass 4 GiB).
+	 */
+	file_bytes: number | null,
+	/**  Bytes read so far (all of them once complete). */
+	bytes_read: number | null,
+	/**  Transaction sets read, and accepted by the 999. */
+	sets_received: number,
+	/**  Sets accepted. */
+	sets_accepted: number,
+	/**  Claims taken into the queue (so far, while receiving). */
+	claims_accepted: number,
+	/**  Claims the 277CA rejected. */
+	claims_rejected: number,
+	/**  Σ charges of the claims taken. */
+	amount_accepted: string,
+	/**  Interchanges answered with TA1 025: sent before, nothing created. */
+	duplicates: number,
+	/**  When it finished. */
+	completed_at?: string | null,
+	/**
+	 *  Last change: a receiving batch that has not moved for long was cut
+	 *  off (it resumes when the same file is imported again).
+	 */
+	updated_at: string,
+};
+
+/**  A file in the intake list. */
+export type IntakeBatch_Serialize = {
+	/**  The batch. */
+	id: string,
+	/**  The file's name as it arrived. */
+	file_name: string,
+	/**
+	 *  Who sent it (ISA06 of each interchange, or of the answers when no
+	 *  interchange was kept, as for a duplicate).
+	 */
+	senders: string[],
+	/**  When intake began. */
+	received_at: string,
+	/**  The login that ran the intake. */
+	received_by: string,
+	/**  receiving, complete or rejected (a file that is not X12 at all). */
+	status: string,
+	/**  Why the file could not be read to its end, if it could not. */
+	problem: string | null,
+	/**
+	 *  Size and how much has been read (bytes; as f64 because JavaScript
+	 *  has no 64-bit integer and a file may pass 4 GiB).
+	 */
+	file_bytes: number | null,
+	/**  Bytes read so far (all of them once complete). */
+	bytes_read: number | null,
+	/**  Transaction sets read, and accepted by the 999. */
+	sets_received: number,
+	/**  Sets accepted. */
+	sets_accepted: number,
+	/**  Claims taken into the queue (so far, while receiving). */
+	claims_accepted: number,
+	/**  Claims the 277CA rejected. */
+	claims_rejected: number,
+	/**  Σ charges of the claims taken. */
+	amount_accepted: string,
+	/**  Interchanges answered with TA1 025: sent before, nothing created. */
+	duplicates: number,
+	/**  When it finished. */
+	completed_at: string | null,
+	/**
+	 *  Last change: a receiving batch that has not moved for long was cut
+	 *  off (it resumes when the same file is imported again).
+	 */
+	updated_at: string,
+};
+
+/**  One interchange of a batch. */
+export type IntakeInterchange = IntakeInterchange_Serialize | IntakeInterchange_Deserialize;
+
+/**  One interchange of a batch. */
+export type IntakeInterchange_Deserialize = {
+	/**  Position in the file. */
+	ordinal: number,
+	/**  ISA05:ISA06. */
+	sender_qualifier: string,
+	/**  ISA06. */
+	sender_id: string,
+	/**  ISA13. */
+	control_number: string,
+	/**  ISA15: P production, T test. */
+	usage: string,
+	/**  receiving, complete or rejected. */
+	status: string,
+	/**  TA1 note code when rejected whole. */
+	ta1_code?: string | null,
+};
+
+/**  One interchange of a batch. */
+export type IntakeInterchange_Serialize = {
+	/**  Position in the file. */
+	ordinal: number,
+	/**  ISA05:ISA06. */
+	sender_qualifier: string,
+	/**  ISA06. */
+	sender_id: string,
+	/**  ISA13. */
+	control_number: string,
+	/**  ISA15: P production, T test. */
+	usage: string,
+	/**  receiving, complete or rejected. */
+	status: string,
+	/**  TA1 note code when rejected whole. */
+	ta1_code: string | null,
+};
+
+/**  One transaction set and what the 999 and 277CA said of it. */
+export type IntakeSetRow = IntakeSetRow_Serialize | IntakeSetRow_Deserialize;
+
+/**  One transaction set and what the 999 and 277CA said of it. */
+export type IntakeSetRow_Deserialize = {
+	/**  The set. */
+	id: string,
+	/**  Its interchange's position in the file. */
+	interchange: number,
+	/**  GS06. */
+	group_control: string,
+	/**  ST02. */
+	set_control: string,
+	/**  professional or institutional (none when not recognised). */
+	claim_type?: string | null,
+	/**  Accepted by the 999. */
+	accepted: boolean,
+	/**  Claims taken. */
+	claims_accepted: number,
+	/**  Claims rejected in the 277CA. */
+	claims_rejected: number,
+	/**  Σ charges taken. */
+	amount_accepted: string,
+};
+
+/**  One transaction set and what the 999 and 277CA said of it. */
+export type IntakeSetRow_Serialize = {
+	/**  The set. */
+	id: string,
+	/**  Its interchange's position in the file. */
+	interchange: number,
+	/**  GS06. */
+	group_control: string,
+	/**  ST02. */
+	set_control: string,
+	/**  professional or institutional (none when not recognised). */
+	claim_type: string | null,
+	/**  Accepted by the 999. */
+	accepted: boolean,
+	/**  Claims taken. */
+	claims_accepted: number,
+	/**  Claims rejected in the 277CA. */
+	claims_rejected: number,
+	/**  Σ charges taken. */
+	amount_accepted: string,
+};
+
 /**  Who holds the claim. */
 export type Lease = {
 	/**  The login. */
@@ -3124,6 +3429,63 @@ export type RegistryTaxonomy_Serialize = {
 	state: string | null,
 	/**  License number. */
 	license: string | null,
+};
+
+/**  A claim the 277CA rejected, with why in words. */
+export type RejectedClaim = RejectedClaim_Serialize | RejectedClaim_Deserialize;
+
+/**  A claim the 277CA rejected, with why in words. */
+export type RejectedClaim_Deserialize = {
+	/**  Its set's ST02. */
+	set_control: string,
+	/**  Position in the set. */
+	ordinal: number,
+	/**  CLM01, the provider's own reference. */
+	patient_account: string,
+	/**  CLM02. */
+	charge: string,
+	/**  CLM05-3: 1 original, 7 replacement, 8 void. */
+	frequency_code: string,
+	/**
+	 *  STC01-1: A3 returned as unprocessable, A7 rejected for invalid
+	 *  information.
+	 */
+	status_category: string,
+	/**  STC01-2, the claim status code. */
+	status_code: string,
+	/**  STC01-3, the entity the code concerns. */
+	entity?: string | null,
+	/**  Our stable reason. */
+	reason?: string | null,
+	/**  In words, as on the 277CA's STC12. */
+	explanation?: string | null,
+};
+
+/**  A claim the 277CA rejected, with why in words. */
+export type RejectedClaim_Serialize = {
+	/**  Its set's ST02. */
+	set_control: string,
+	/**  Position in the set. */
+	ordinal: number,
+	/**  CLM01, the provider's own reference. */
+	patient_account: string,
+	/**  CLM02. */
+	charge: string,
+	/**  CLM05-3: 1 original, 7 replacement, 8 void. */
+	frequency_code: string,
+	/**
+	 *  STC01-1: A3 returned as unprocessable, A7 rejected for invalid
+	 *  information.
+	 */
+	status_category: string,
+	/**  STC01-2, the claim status code. */
+	status_code: string,
+	/**  STC01-3, the entity the code concerns. */
+	entity: string | null,
+	/**  Our stable reason. */
+	reason: string | null,
+	/**  In words, as on the 277CA's STC12. */
+	explanation: string | null,
 };
 
 /**  Another claim of the same member. */
