@@ -1158,52 +1158,37 @@ async fn admit(
         }
     }
 
-    // Results, for the batch view and the 277CA.
+    // Results for the 277CA; the rejected ones also for the batch view (a
+    // claim taken is found by its intake_set_id).
     let mut acks = Vec::with_capacity(claims.len());
-    let mut rows: (
-        Vec<Uuid>,
-        Vec<i32>,
-        Vec<String>,
-        Vec<Decimal>,
-        Vec<String>,
-        Vec<Option<Uuid>>,
-    ) = Default::default();
+    let mut rows: (Vec<Uuid>, Vec<i32>, Vec<String>, Vec<Decimal>, Vec<String>) =
+        Default::default();
     let mut stc: (
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<Option<&'static str>>,
+        Vec<&'static str>,
         Vec<String>,
-        Vec<String>,
-        Vec<Option<String>>,
-        Vec<Option<String>>,
-        Vec<Option<String>>,
     ) = Default::default();
     for (i, (c, o)) in claims.iter().zip(&outcomes).enumerate() {
         let outcome = match o {
             Ok(a) => ClaimOutcome::Accepted {
                 claim_number: claim_numbers[&a.id].clone(),
             },
-            Err(r) => ClaimOutcome::Rejected(r.clone()),
+            Err(r) => {
+                rows.0.push(Uuid::now_v7());
+                rows.1.push(i as i32 + 1);
+                rows.2.push(c.patient_account.clone());
+                rows.3.push(c.total_charge);
+                rows.4.push(c.frequency.clone());
+                stc.0.push(r.category);
+                stc.1.push(r.code);
+                stc.2.push(r.entity);
+                stc.3.push(r.reason);
+                stc.4.push(r.words.clone());
+                ClaimOutcome::Rejected(r.clone())
+            }
         };
-        rows.0.push(Uuid::new_v4());
-        rows.1.push(i as i32 + 1);
-        rows.2.push(c.patient_account.clone());
-        rows.3.push(c.total_charge);
-        rows.4.push(c.frequency.clone());
-        rows.5.push(o.as_ref().ok().map(|a| a.id));
-        match &outcome {
-            ClaimOutcome::Accepted { .. } => {
-                stc.0.push("A2".into());
-                stc.1.push("20".into());
-                stc.2.push(None);
-                stc.3.push(None);
-                stc.4.push(None);
-            }
-            ClaimOutcome::Rejected(r) => {
-                stc.0.push(r.category.into());
-                stc.1.push(r.code.into());
-                stc.2.push(r.entity.map(str::to_string));
-                stc.3.push(Some(r.reason.into()));
-                stc.4.push(Some(r.words.clone()));
-            }
-        }
         let person = c.person();
         acks.push(ClaimAck {
             patient_account: c.patient_account.clone(),
@@ -1217,28 +1202,29 @@ async fn admit(
             outcome,
         });
     }
-    sqlx::query(
-        "INSERT INTO claimdesk.intake_claim (id, set_id, ordinal, patient_account, charge, frequency_code, claim_id,
-             status_category, status_code, entity, reason, explanation)
-         SELECT t.id, $1, t.o, t.a, t.c, t.f, t.claim, t.cat, t.code, t.ent, t.r, t.w
-         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::numeric[], $6::text[], $7::uuid[], $8::text[],
-                     $9::text[], $10::text[], $11::text[], $12::text[])
-              AS t(id, o, a, c, f, claim, cat, code, ent, r, w)",
-    )
-    .bind(set_id)
-    .bind(&rows.0)
-    .bind(&rows.1)
-    .bind(&rows.2)
-    .bind(&rows.3)
-    .bind(&rows.4)
-    .bind(&rows.5)
-    .bind(&stc.0)
-    .bind(&stc.1)
-    .bind(&stc.2)
-    .bind(&stc.3)
-    .bind(&stc.4)
-    .execute(&mut **tx)
-    .await?;
+    if !rows.0.is_empty() {
+        sqlx::query(
+            "INSERT INTO claimdesk.intake_claim (id, set_id, ordinal, patient_account, charge, frequency_code,
+                 status_category, status_code, entity, reason, explanation)
+             SELECT t.id, $1, t.o, t.a, t.c, t.f, t.cat, t.code, t.ent, t.r, t.w
+             FROM unnest($2::uuid[], $3::int[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::text[], $11::text[])
+                  AS t(id, o, a, c, f, cat, code, ent, r, w)",
+        )
+        .bind(set_id)
+        .bind(&rows.0)
+        .bind(&rows.1)
+        .bind(&rows.2)
+        .bind(&rows.3)
+        .bind(&rows.4)
+        .bind(&stc.0)
+        .bind(&stc.1)
+        .bind(&stc.2)
+        .bind(&stc.3)
+        .bind(&stc.4)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(acks)
 }
 
@@ -1467,7 +1453,7 @@ fn check<'c>(
     }
     Ok(Admitted {
         claim: c,
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         member: member.id,
         policy: None,
         provider,
@@ -1636,7 +1622,7 @@ async fn write_claims(
         ));
         c_replaces.push(a.original);
         for (k, line) in c.lines.iter().enumerate() {
-            l.0.push(Uuid::new_v4());
+            l.0.push(Uuid::now_v7());
             l.1.push(a.id);
             l.2.push(k as i16 + 1);
             l.3.push(line.service_from.unwrap_or(a.from));
@@ -1658,7 +1644,7 @@ async fn write_claims(
             l_rev.push(line.revenue_code.clone());
         }
         for (k, code) in codes.into_iter().enumerate() {
-            d.0.push(Uuid::new_v4());
+            d.0.push(Uuid::now_v7());
             d.1.push(a.id);
             d.2.push(k as i16 + 1);
             d.3.push(code);

@@ -346,7 +346,7 @@ async fn claims_that_cannot_be_taken_are_rejected_one_by_one_in_the_277ca() {
         );
     }
     let reasons: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.patient_account, coalesce(c.reason, 'accepted') FROM claimdesk.intake_claim c
+        "SELECT c.patient_account, c.reason FROM claimdesk.intake_claim c
          JOIN claimdesk.intake_set s ON s.id = c.set_id ORDER BY s.set_ordinal, c.ordinal",
     )
     .fetch_all(&db.owner)
@@ -358,8 +358,8 @@ async fn claims_that_cannot_be_taken_are_rejected_one_by_one_in_the_277ca() {
         .collect();
     assert_eq!(
         reasons,
+        // The batch view keeps the rejected; the claim taken is the claim.
         [
-            ("OK-1", "accepted"),
             ("NOMEMBER", "member_not_found"),
             ("BADNPI", "npi_invalid"),
             ("UNKNOWNNPI", "npi_unknown"),
@@ -368,6 +368,14 @@ async fn claims_that_cannot_be_taken_are_rejected_one_by_one_in_the_277ca() {
             ("UNBAL", "claim_out_of_balance"),
             ("REPL", "original_unknown"),
         ]
+    );
+    assert_eq!(
+        count(
+            &db.owner,
+            "SELECT count(*) FROM claimdesk.claim WHERE intake_set_id IS NOT NULL AND patient_account_number = 'OK-1'"
+        )
+        .await,
+        1
     );
     assert_eq!(
         count(
