@@ -6,68 +6,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use claimdesk_core::intake::{self, IntakeOptions};
 use claimdesk_core::intake_batches::{self, BatchCursor};
 use claimdesk_core::x12::model::ClaimKind;
-use claimdesk_core::x12::write837::{self, ClaimSpec, FileSpec, LineSpec};
 use claimdesk_core::ErrorCode;
+use common::x12::{claim, file, line};
 use common::{error_code, fixture, TestDb};
 use rust_decimal::Decimal;
 use uuid::Uuid;
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn claim(account: &str, member: &str, charge: &str) -> ClaimSpec {
-    ClaimSpec {
-        patient_account: account.into(),
-        member_id: member.into(),
-        last_name: "TESTPERSON".into(),
-        first_name: "ADA".into(),
-        date_of_birth: day("1980-02-03"),
-        gender: "F".into(),
-        billing_npi: "1234567893".into(),
-        billing_name: "HOPPER CLINIC".into(),
-        facility: "11".into(),
-        frequency: "1".into(),
-        original: None,
-        diagnoses: vec!["J069".into()],
-        attachments: vec![],
-        lines: vec![LineSpec {
-            procedure: "99213".into(),
-            modifiers: vec![],
-            revenue_code: None,
-            charge: charge.parse().unwrap(),
-            units: Decimal::ONE,
-            pointers: vec![1],
-            date: day("2025-02-10"),
-        }],
-        total: None,
-    }
-}
-
-fn file(dir: &Path, name: &str, control: u32, claims: &[ClaimSpec]) -> PathBuf {
-    let path = dir.join(name);
-    let mut out = std::fs::File::create(&path).unwrap();
-    write837::write(
-        &mut out,
-        &FileSpec {
-            sender: "CLEARHOUSE01".into(),
-            receiver: "CLAIMDESK".into(),
-            control,
-            kind: ClaimKind::Professional,
-            claims_per_set: 2,
-            date: day("2025-03-10"),
-        },
-        claims,
-    )
-    .unwrap();
-    path
-}
 
 #[tokio::test]
 async fn supervisors_see_each_batch_its_rejections_and_its_answers() {
@@ -81,14 +28,18 @@ async fn supervisors_see_each_batch_its_rejections_and_its_answers() {
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Three claims in two sets: two taken, one for a member nobody has.
+    let one = |account: &str, member: &str, charge: &str| {
+        claim(account, member, vec![line("99213", charge, "2025-02-10")])
+    };
     let path = file(
         dir.path(),
         "clearinghouse-0001.837",
         101,
+        ClaimKind::Professional,
         &[
-            claim("ACCT-1", &member, "100.00"),
-            claim("ACCT-2", "NOSUCH123", "55.00"),
-            claim("ACCT-3", &member, "80.25"),
+            one("ACCT-1", &member, "100.00"),
+            one("ACCT-2", "NOSUCH123", "55.00"),
+            one("ACCT-3", &member, "80.25"),
         ],
     );
     let options = IntakeOptions {

@@ -42,26 +42,48 @@ impl SetAck {
     }
 }
 
-/// Writes segments with the standard separators.
-struct Out {
-    text: String,
-    count: u32,
+/// Writes segments with the standard separators (our answers and 835s).
+pub(crate) struct Out {
+    pub(crate) text: String,
+    pub(crate) count: u32,
 }
 
 impl Out {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             text: String::new(),
             count: 0,
         }
     }
 
-    fn seg(&mut self, elements: &[&str]) {
+    pub(crate) fn seg(&mut self, elements: &[&str]) {
         // Trailing empty elements are dropped, as X12 requires.
         let last = elements.iter().rposition(|e| !e.is_empty()).unwrap_or(0);
         self.text.push_str(&elements[..=last].join("*"));
         self.text.push_str("~\n");
         self.count += 1;
+    }
+
+    /// NM1*QC: the patient, by name and member id (2100D of the 277CA,
+    /// 2100 of the 835).
+    pub(crate) fn patient(
+        &mut self,
+        last: &Secret<String>,
+        first: &Secret<String>,
+        member_id: &Secret<String>,
+    ) {
+        self.seg(&[
+            "NM1",
+            "QC",
+            "1",
+            &clean(last.expose()),
+            &clean(first.expose()),
+            "",
+            "",
+            "",
+            "MI",
+            &clean(member_id.expose()),
+        ]);
     }
 }
 
@@ -237,7 +259,9 @@ pub fn ack999(
 }
 
 /// A value copied into our answer may not contain our separators.
-fn clean(s: &str) -> String {
+/// A value with our separators taken out, so it cannot end an element or
+/// segment early.
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .filter(|c| !matches!(c, '*' | '~' | ':' | '^'))
         .collect()
@@ -411,18 +435,7 @@ pub fn set_277(
         for c in mine {
             hl += 1;
             out.seg(&["HL", &hl.to_string(), &provider_hl.to_string(), "PT"]);
-            out.seg(&[
-                "NM1",
-                "QC",
-                "1",
-                &clean(c.patient_last.expose()),
-                &clean(c.patient_first.expose()),
-                "",
-                "",
-                "",
-                "MI",
-                &clean(c.member_id.expose()),
-            ]);
+            out.patient(&c.patient_last, &c.patient_first, &c.member_id);
             out.seg(&["TRN", "2", &clean(&c.patient_account)]);
             let charge = c.charge.to_string();
             match &c.outcome {

@@ -10,5 +10,6 @@ pub mod ack;
 pub mod model;
 pub mod parse;
 pub mod reader;
+pub mod remit;
 pub mod rules;
 pub mod write837;

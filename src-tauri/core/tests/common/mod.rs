@@ -2,6 +2,8 @@
 //! and login roles in each staff group.
 #![allow(dead_code)]
 
+pub mod x12;
+
 use claimdesk_core::central::CentralError;
 use claimdesk_core::{users, ErrorCode, Secret};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
