@@ -362,7 +362,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 claims,
                 seed,
                 providers,
-                today: Utc::now().date_naive(),
+                now: Utc::now(),
             };
             let report = match seed::seed(&mut conn, &keys, &opts, |stage, n| {
                 eprintln!("  {stage}: {n} ({:.1} s)", started.elapsed().as_secs_f64());
@@ -583,7 +583,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 claims,
                 seed: 1,
                 providers: 200,
-                today: Utc::now().date_naive(),
+                now: Utc::now(),
             };
             // An empty database is seeded first; one with claims is used as it is.
             match seed::seed(&mut conn, &keys, &opts, |stage, n| {

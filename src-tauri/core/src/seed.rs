@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+};
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,8 +31,9 @@ pub struct SeedOptions {
     pub claims: u64,
     /// The random seed.
     pub seed: u64,
-    /// "Today" for received dates, due dates and plan years (clock passed in).
-    pub today: NaiveDate,
+    /// The seed's clock: "today" for received dates, due dates and plan
+    /// years, and nothing is received or changed after it.
+    pub now: DateTime<Utc>,
     /// Number of providers.
     pub providers: u32,
 }
@@ -484,7 +487,8 @@ pub async fn seed(
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
     };
     let mut report = SeedReport::default();
-    let today = opts.today;
+    let now = opts.now;
+    let today = now.date_naive();
     let mut tx = conn.begin().await?;
     // Bulk load without per-row audit and feed triggers; constraints still
     // apply. Re-enabled before commit, so nobody ever sees them off.
@@ -1094,7 +1098,7 @@ pub async fn seed(
                 &ncci,
                 &mut counters,
                 &mut recent,
-                today,
+                now,
                 &rules,
                 &mut report,
             );
@@ -1111,7 +1115,7 @@ pub async fn seed(
         .await?;
 
     let wanted = (opts.claims / 20).clamp(opts.claims.min(5), 1_500) as i64;
-    report.documents = seed_documents(&mut tx, &mut g, wanted).await?;
+    report.documents = seed_documents(&mut tx, &mut g, wanted, now).await?;
     progress("documents", report.documents);
 
     // Future claim numbers continue after the seeded ones.
@@ -1226,10 +1230,11 @@ fn generate_claim(
     ncci: &[(String, String)],
     counters: &mut HashMap<NaiveDate, u32>,
     recent: &mut Vec<RecentClaim>,
-    today: NaiveDate,
+    now: DateTime<Utc>,
     rules: &Rules,
     report: &mut SeedReport,
 ) {
+    let today = now.date_naive();
     let id = g.uuid();
     // 1% exact duplicates and 1% near duplicates of a recent claim.
     let dup_roll = g.rng.gen_range(0..100);
@@ -1262,10 +1267,16 @@ fn generate_claim(
         } else {
             g.rng.gen_range(5..120)
         });
+    let mut at_secs: u32 = g.rng.gen_range(6 * 3600..20 * 3600);
+    // A claim received today arrived before the seed ran: a time after the
+    // clock is scaled into the part of the day gone by (same draws).
+    let gone = now.num_seconds_from_midnight();
+    if received_day == today && at_secs >= gone {
+        at_secs = ((u64::from(at_secs - 6 * 3600) * u64::from(gone)) / (14 * 3600)) as u32;
+    }
     let received_at = Utc.from_utc_datetime(&NaiveDateTime::new(
         received_day,
-        NaiveTime::from_num_seconds_from_midnight_opt(g.rng.gen_range(6 * 3600..20 * 3600), 0)
-            .unwrap(),
+        NaiveTime::from_num_seconds_from_midnight_opt(at_secs, 0).unwrap(),
     ));
     let counter = counters.entry(received_day).or_insert(0);
     *counter += 1;
@@ -1567,7 +1578,7 @@ fn generate_claim(
             Some("received"),
             status,
             &by,
-            received_at + Duration::hours(6),
+            (received_at + Duration::hours(6)).min(now),
         );
     }
     if let (Some(at), Some(who)) = (adjudicated_at, &adjudicator) {
@@ -1672,6 +1683,7 @@ async fn seed_documents(
     conn: &mut PgConnection,
     g: &mut Gen,
     wanted: i64,
+    now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     use sha2::{Digest, Sha256};
 
@@ -1960,7 +1972,7 @@ async fn seed_documents(
                 .text(&doc.text)
                 .text(confidence)
                 .text("intake")
-                .val((c.received_at + Duration::minutes(5)).to_rfc3339());
+                .val((c.received_at + Duration::minutes(5)).min(now).to_rfc3339());
             documents.end();
             count += 1;
         }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use chrono::NaiveDate;
+use chrono::{TimeZone, Utc};
 use claimdesk_core::fieldcrypt::{self, FieldKeys};
 use claimdesk_core::seed::{self, SeedError, SeedOptions};
 use common::TestDb;
@@ -12,7 +12,7 @@ fn options(claims: u64, seed: u64) -> SeedOptions {
         claims,
         seed,
         providers: 60,
-        today: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        now: Utc.with_ymd_and_hms(2026, 11, 21, 23, 59, 59).unwrap(),
     }
 }
 
@@ -46,6 +46,57 @@ async fn same_seed_same_data_other_seed_other_data() {
     }
     assert_eq!(digests[0], digests[1]);
     assert_ne!(digests[0], digests[2]);
+}
+
+#[tokio::test]
+async fn nothing_is_received_or_changed_after_the_seeds_clock() {
+    // Early in the day: claims of the day had arrived before 09:00 only
+    // (a seed run at night once wrote claims received that evening, which
+    // sorted after every real change in their history).
+    let db = TestDb::new().await;
+    let mut conn = db.owner_connection().await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
+    let opts = SeedOptions {
+        now,
+        ..options(1_500, 7)
+    };
+    seed::seed(&mut conn, &FieldKeys::generate(), &opts, |_, _| {})
+        .await
+        .unwrap();
+    let (today, later): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE received_at::date = $1::timestamptz::date),
+                count(*) FILTER (WHERE received_at > $1)
+         FROM claimdesk.claim",
+    )
+    .bind(now)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(today > 0, "some claims arrived today");
+    assert_eq!(later, 0, "claims received after the clock");
+    for (what, sql) in [
+        (
+            "history",
+            "SELECT count(*) FROM claimdesk.claim_status_history WHERE changed_at > $1",
+        ),
+        (
+            "documents",
+            "SELECT count(*) FROM claimdesk.document WHERE uploaded_at > $1",
+        ),
+        (
+            "decisions",
+            "SELECT count(*) FROM claimdesk.claim WHERE adjudicated_at > $1",
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(now)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{what} after the clock");
+    }
+    drop(conn);
+    db.cleanup().await;
 }
 
 #[tokio::test]

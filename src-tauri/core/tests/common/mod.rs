@@ -282,7 +282,9 @@ pub async fn seeded(claims: u64, seed: u64, providers: u32) -> TestDb {
             claims,
             seed,
             providers,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            // Late on the day: every claim of the day arrived before it.
+            now: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 21, 23, 59, 59)
+                .unwrap(),
         },
         |_, _| {},
     )
