@@ -102,6 +102,32 @@ enum Command {
     /// OIG exclusion screening.
     #[command(subcommand)]
     Leie(LeieCommand),
+    /// The payment cycle.
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCommand {
+    /// Pays every finalized claim decided on or before --through that has
+    /// no payment yet: one payment and one X12 835 per payee (the billing
+    /// provider), written to --out as PAYMENT-<trace>.835. Safe to run
+    /// again, and to run after it was killed: it resumes, and nothing is
+    /// paid twice.
+    Run {
+        /// Claims decided on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        through: chrono::NaiveDate,
+        /// The day the money moves (BPR16); today by default.
+        #[arg(long)]
+        payment_date: Option<chrono::NaiveDate>,
+        /// Where the 835 files go.
+        #[arg(long)]
+        out: PathBuf,
+        /// The field-encryption key file (payees' tax ids).
+        #[arg(long, env = "CLAIMDESK_FIELD_KEYS")]
+        keys: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -469,6 +495,61 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 claimdesk_core::priority::rescore_due(&mut conn, &rules, Utc::now().date_naive())
                     .await?;
             println!("raised the priority of {changed} claims nearing their due date");
+        }
+        Command::Payments(PaymentsCommand::Run {
+            through,
+            payment_date,
+            out,
+            keys,
+        }) => {
+            drop(conn);
+            let keys = FieldKeys::load(&keys)?;
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| explain(e, &options))?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let mut opts = claimdesk_core::payments::PaymentOptions::new(Utc::now());
+            if let Some(day) = payment_date {
+                opts.payment_date = day;
+            }
+            let write = |trace: &str, text: &str| -> std::io::Result<()> {
+                // Written whole, then renamed: a reader never sees half a file.
+                let path = out.join(format!("PAYMENT-{trace}.835"));
+                let part = out.join(format!(".PAYMENT-{trace}.835.part"));
+                std::fs::write(&part, text)?;
+                std::fs::rename(&part, &path)
+            };
+            let report =
+                claimdesk_core::payments::run(&pool, &keys, through, &opts, |made, text| {
+                    println!(
+                        "  payment {} to NPI {}: {} claims, {} (interest {})",
+                        made.trace, made.payee_npi, made.claims, made.amount, made.interest
+                    );
+                    write(&made.trace, text)
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+            // Any advice of the run whose file is missing (a run killed after
+            // a commit and before its write) is written again.
+            let mut conn = pool.acquire().await?;
+            for (trace, text) in claimdesk_core::payments::advices(&mut conn, report.run_id).await?
+            {
+                if !out.join(format!("PAYMENT-{trace}.835")).exists() {
+                    write(&trace, &text)?;
+                }
+            }
+            let amount: rust_decimal::Decimal = report.payments.iter().map(|p| p.amount).sum();
+            println!(
+                "payment run through {through}{}: {} payments, {} claims, {amount} paid; 835s in {}",
+                if report.resumed { " (resumed)" } else { "" },
+                report.payments.len(),
+                report.payments.iter().map(|p| p.claims).sum::<u32>(),
+                out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
         }
         Command::Leie(LeieCommand::Import { file }) => {
             let bytes =

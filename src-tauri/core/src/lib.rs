@@ -25,6 +25,7 @@ pub mod leie;
 pub mod logging;
 pub mod nppes;
 pub mod paths;
+pub mod payments;
 pub mod priority;
 pub mod queue;
 pub mod sample_docs;

@@ -158,15 +158,7 @@ fn claim(n: usize, lines: &[LineCase]) -> ClaimPayment {
 }
 
 fn payer() -> Payer {
-    Payer {
-        name: "CLAIMDESK HEALTH PLAN".into(),
-        company_id: "1987654321".into(),
-        address: "1 PLAN WAY".into(),
-        city: "SPRINGFIELD".into(),
-        state: "IL".into(),
-        zip: "62701".into(),
-        phone: "5555550100".into(),
-    }
+    claimdesk_core::payments::PaymentOptions::new(chrono::Utc::now()).payer
 }
 
 /// What becomes of a claim in the advice.
