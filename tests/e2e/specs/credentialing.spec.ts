@@ -164,10 +164,19 @@ describe("credentialing", () => {
     await until(b, async () => Number(await byTestId(b, "count-expiring_30").getText()) === expected, `the count is not ${expected}`);
     await byTestId(b, "tile-expiring_30").click();
     await byTestId(b, "work-list").waitForDisplayed();
-    const rows = await b.$$('[data-testid="work-row"]');
-    expect(rows.length).toBe(expected);
-    const texts: string[] = [];
-    for (const row of rows) texts.push(await row.getText());
+    // Read in one pass in the page: the list may redraw between reads of
+    // its rows (its counts refresh), which made element handles stale.
+    let texts: string[] = [];
+    await until(
+      b,
+      async () => {
+        texts = await b.execute(() =>
+          Array.from(document.querySelectorAll('[data-testid="work-row"]')).map((e) => (e as HTMLElement).innerText),
+        );
+        return texts.length === expected;
+      },
+      `the list does not show the ${expected} credentials`,
+    );
     expect(texts.some((t) => t.includes("1720377294") && t.includes("DEA"))).toBe(true);
     await screenshot(b, "credentialing-expiring");
   });
