@@ -505,7 +505,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             drop(conn);
             let keys = FieldKeys::load(&keys)?;
             let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
+                .max_connections(3)
                 .connect_with(options.clone())
                 .await
                 .map_err(|e| explain(e, &options))?;

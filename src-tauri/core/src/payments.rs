@@ -5,6 +5,7 @@
 //! claims without a payment yet, so nothing is paid twice or skipped.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -128,8 +129,11 @@ const PAYABLE: &str = "c.status IN ('approved', 'partially_approved', 'denied')
       AND NOT EXISTS (SELECT FROM claimdesk.payment_claim pc
                       WHERE pc.claim_id = c.id AND pc.kind = 'payment' AND pc.claim_version = c.version)";
 
-/// Pays every payable claim decided on or before `through`, one payee at a
-/// time. `sent` is called with each payment and its 835 once it is
+/// Payees paid at once.
+const IN_FLIGHT: usize = 2;
+
+/// Pays every payable claim decided on or before `through`, a payee at a
+/// time on each of two connections (`pool` needs two). `sent` is called with each payment and its 835 once it is
 /// committed (to write the file); an error there stops the run, and the
 /// payment stands (its 835 is in `payment.remit_835`).
 pub async fn run(
@@ -173,17 +177,32 @@ pub async fn run(
     .bind(through)
     .fetch_all(&mut *conn)
     .await?;
-    for payee in payees {
-        if let Some(made) = pay(&mut conn, keys, run_id, payee, through, options).await? {
+    // Two payees at once, each on its own connection (the second core is
+    // otherwise idle while one backend runs the claims' triggers); the
+    // files are handed out in the order their payments commit.
+    drop(conn);
+    let mut paying = futures_util::stream::iter(payees)
+        .map(|payee| async move {
+            let mut conn = pool.acquire().await?;
+            let Some(made) = pay(&mut conn, keys, run_id, payee, through, options).await? else {
+                return Ok::<_, PaymentError>(None);
+            };
             let text: String =
                 sqlx::query_scalar("SELECT remit_835 FROM claimdesk.payment WHERE id = $1")
                     .bind(made.id)
                     .fetch_one(&mut *conn)
                     .await?;
+            Ok(Some((made, text)))
+        })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(done) = paying.next().await {
+        if let Some((made, text)) = done? {
             sent(&made, &text)?;
             report.payments.push(made);
         }
     }
+    drop(paying);
+    let mut conn = pool.acquire().await?;
     sqlx::query(
         "UPDATE claimdesk.payment_run r SET status = 'complete', completed_at = $2,
              payments = (SELECT count(*) FROM claimdesk.payment p WHERE p.run_id = r.id),
@@ -325,7 +344,7 @@ async fn pay(
          JOIN claimdesk.member m ON m.id = c.member_id
          LEFT JOIN claimdesk.policy po ON po.id = c.policy_id
          LEFT JOIN claimdesk.plan pl ON pl.id = po.plan_id
-         WHERE coalesce(c.billing_provider_id, c.provider_id) = $2 AND {PAYABLE}
+         WHERE (c.billing_provider_id = $2 OR (c.billing_provider_id IS NULL AND c.provider_id = $2)) AND {PAYABLE}
          ORDER BY c.claim_number
          FOR UPDATE OF c SKIP LOCKED"
     ))

@@ -242,7 +242,7 @@ async fn a_run_stopped_midway_is_resumed_and_pays_each_claim_exactly_once() {
     let (db, keys) = seeded().await;
     let before = payable(&db).await;
     let through: NaiveDate = THROUGH.parse().unwrap();
-    // The second file cannot be written: the run stops there, two payments
+    // The second file cannot be written: the run stops there, its payment
     // committed.
     let mut n = 0;
     let stopped = payments::run(&db.owner, &keys, through, &options("2026-11-23"), |_, _| {
@@ -260,7 +260,12 @@ async fn a_run_stopped_midway_is_resumed_and_pays_each_claim_exactly_once() {
         .fetch_one(&db.owner)
         .await
         .unwrap();
-    assert_eq!(committed, 2);
+    // Two payees are paid at once: the one beside the failing write may
+    // have committed too.
+    assert!(
+        (2..=3).contains(&committed),
+        "{committed} payments committed"
+    );
     // Another day cannot start while this one is under way.
     let other = payments::run(
         &db.owner,
@@ -298,7 +303,10 @@ async fn a_run_stopped_midway_is_resumed_and_pays_each_claim_exactly_once() {
     .await
     .unwrap();
     assert_eq!((runs, status.as_str()), (1, "complete"));
-    assert_eq!(payments_total as usize, 2 + resumed.payments.len());
+    assert_eq!(
+        payments_total as i64,
+        committed + resumed.payments.len() as i64
+    );
     // The advice whose file was lost is still on central, to be written again.
     let run_id: Uuid = sqlx::query_scalar("SELECT id FROM claimdesk.payment_run")
         .fetch_one(&db.owner)
