@@ -49,7 +49,7 @@ pub async fn audit_entry(
         .on_central(async |conn| {
             let detail = audit_trail::detail(&mut *conn, seq).await?;
             if let Some(member) = detail.as_ref().and_then(|d| d.entry.member_id) {
-                audit_trail::record_view(conn, "audit_log", &seq.to_string(), member).await?;
+                audit_trail::record_view(conn, "audit_log", &seq.to_string(), Some(member)).await?;
             }
             Ok(detail)
         })
@@ -104,7 +104,7 @@ pub async fn find_member(
         .on_central(async |conn| {
             let member = audit_trail::find_member(&mut *conn, &member_number).await?;
             if let Some(m) = &member {
-                audit_trail::record_view(conn, "member", &m.id.to_string(), m.id).await?;
+                audit_trail::record_view(conn, "member", &m.id.to_string(), Some(m.id)).await?;
             }
             Ok(member)
         })
@@ -172,8 +172,13 @@ pub async fn member_access_report(
         .await?
         .on_central(async |conn| {
             let report = audit_trail::member_access(&mut *conn, member_id).await?;
-            audit_trail::record_view(conn, "access_report", &member_id.to_string(), member_id)
-                .await?;
+            audit_trail::record_view(
+                conn,
+                "access_report",
+                &member_id.to_string(),
+                Some(member_id),
+            )
+            .await?;
             Ok(report)
         })
         .await

@@ -535,11 +535,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             // Any advice of the run whose file is missing (a run killed after
             // a commit and before its write) is written again.
             let mut conn = pool.acquire().await?;
-            for (trace, text) in claimdesk_core::payments::advices(&mut conn, report.run_id).await?
-            {
-                if !out.join(format!("PAYMENT-{trace}.835")).exists() {
-                    write(&trace, &text)?;
-                }
+            let missing: Vec<String> = claimdesk_core::payments::traces(&mut conn, report.run_id)
+                .await?
+                .into_iter()
+                .filter(|t| !out.join(format!("PAYMENT-{t}.835")).exists())
+                .collect();
+            for (trace, text) in claimdesk_core::payments::advices(&mut conn, &missing).await? {
+                write(&trace, &text)?;
             }
             let amount: rust_decimal::Decimal = report.payments.iter().map(|p| p.amount).sum();
             println!(

@@ -374,13 +374,14 @@ pub async fn find_member(
     .await
 }
 
-/// Records that the person looked at member `member`'s records through
-/// `what` (the access report, an audit entry's values): a PHI view.
+/// Records that the person looked at PHI through `what` (the access
+/// report, an audit entry's values, an intake answer): a PHI view, of
+/// member `member`'s records when it concerns one member.
 pub async fn record_view(
     conn: &mut PgConnection,
     what: &str,
     resource_id: &str,
-    member: Uuid,
+    member: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT claimdesk.record_phi_view($1, $2, $3)")
         .bind(what)

@@ -274,7 +274,12 @@ fn check_room(lines: &[DecisionLine], room: CostShareRoom) -> Result<(), Decisio
 }
 
 /// Adds `amount` to the line's adjustment of that group and reason, or a new one.
-fn add_adjustment(adjustments: &mut Vec<CasAdjustment>, group: &str, carc: &str, amount: Decimal) {
+pub(crate) fn add_adjustment(
+    adjustments: &mut Vec<CasAdjustment>,
+    group: &str,
+    carc: &str,
+    amount: Decimal,
+) {
     if amount.is_zero() {
         return;
     }

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::audit_trail;
+
 /// A file in the intake list.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type, sqlx::FromRow)]
 pub struct IntakeBatch {
     /// The batch.
     pub id: Uuid,
@@ -70,80 +72,18 @@ pub struct IntakeBatchPage {
     pub next: Option<BatchCursor>,
 }
 
-#[derive(sqlx::FromRow)]
-struct BatchRow {
-    id: Uuid,
-    file_name: String,
-    senders: Vec<String>,
-    ack_head: Option<String>,
-    received_at: DateTime<Utc>,
-    received_by: String,
-    status: String,
-    problem: Option<String>,
-    file_bytes: i64,
-    bytes_read: i64,
-    sets_received: i32,
-    sets_accepted: i32,
-    claims_accepted: i32,
-    claims_rejected: i32,
-    amount_accepted: Decimal,
-    duplicates: i32,
-    completed_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
-
-/// ISA06 of an answer is the sender we answered: the receiver of the
-/// answer, ISA08. Our answers use '*' and a fixed-width ISA.
-fn answered_sender(isa: &str) -> Option<String> {
-    let sep = isa.as_bytes().get(3).copied()? as char;
-    isa.split(sep)
-        .nth(8)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-impl From<BatchRow> for IntakeBatch {
-    fn from(r: BatchRow) -> Self {
-        let senders = if r.senders.is_empty() {
-            r.ack_head
-                .as_deref()
-                .and_then(answered_sender)
-                .into_iter()
-                .collect()
-        } else {
-            r.senders
-        };
-        Self {
-            id: r.id,
-            file_name: r.file_name,
-            senders,
-            received_at: r.received_at,
-            received_by: r.received_by,
-            status: r.status,
-            problem: r.problem,
-            file_bytes: r.file_bytes as f64,
-            bytes_read: r.bytes_read as f64,
-            sets_received: r.sets_received,
-            sets_accepted: r.sets_accepted,
-            claims_accepted: r.claims_accepted,
-            claims_rejected: r.claims_rejected,
-            amount_accepted: r.amount_accepted,
-            duplicates: r.duplicates,
-            completed_at: r.completed_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 // While a batch is receiving, only sets_received and bytes_read are kept on
 // it: the claim counts are summed from its sets, which are few.
 const BATCH_SELECT: &str = "
     SELECT b.id, b.file_name, b.received_at, b.received_by, b.status, b.problem,
-           b.file_bytes, b.bytes_read, b.completed_at, b.updated_at,
+           b.file_bytes::float8 AS file_bytes, b.bytes_read::float8 AS bytes_read, b.completed_at, b.updated_at,
+           -- With no interchange kept (all resent), the sender is the one
+           -- our answers went to: ISA08 of their fixed-width ISA.
            coalesce((SELECT array_agg(DISTINCT i.sender_id ORDER BY i.sender_id)
-                     FROM claimdesk.intake_interchange i WHERE i.batch_id = b.id), '{}') AS senders,
-           (SELECT left(a.body, 120) FROM claimdesk.intake_ack a WHERE a.batch_id = b.id
-            ORDER BY a.created_at LIMIT 1) AS ack_head,
+                     FROM claimdesk.intake_interchange i WHERE i.batch_id = b.id),
+                    (SELECT array_agg(DISTINCT btrim(split_part(left(a.body, 106), '*', 9)))
+                     FROM claimdesk.intake_ack a WHERE a.batch_id = b.id),
+                    '{}') AS senders,
            (SELECT count(*)::int FROM claimdesk.intake_ack a
             WHERE a.batch_id = b.id AND a.kind = 'TA1' AND a.body ~ 'TA1\\*[^*~]*\\*[^*~]*\\*[^*~]*\\*R\\*025~')
                AS duplicates,
@@ -169,7 +109,7 @@ pub async fn batches(
     limit: u32,
 ) -> Result<IntakeBatchPage, sqlx::Error> {
     let limit = limit.clamp(1, 200) as i64;
-    let rows: Vec<BatchRow> = sqlx::query_as(&format!(
+    let mut batches: Vec<IntakeBatch> = sqlx::query_as(&format!(
         "{BATCH_SELECT}
          WHERE ($1::timestamptz IS NULL OR (b.received_at, b.id) < ($1, $2))
          ORDER BY b.received_at DESC, b.id DESC
@@ -180,12 +120,8 @@ pub async fn batches(
     .bind(limit + 1)
     .fetch_all(conn)
     .await?;
-    let more = rows.len() as i64 > limit;
-    let batches: Vec<IntakeBatch> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Into::into)
-        .collect();
+    let more = batches.len() as i64 > limit;
+    batches.truncate(limit as usize);
     let next = more.then(|| {
         let last = batches.last().expect("a full page has a last row");
         BatchCursor {
@@ -307,11 +243,11 @@ pub async fn batch_detail(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<IntakeBatchDetail>, sqlx::Error> {
-    let row: Option<BatchRow> = sqlx::query_as(&format!("{BATCH_SELECT} WHERE b.id = $1"))
+    let batch: Option<IntakeBatch> = sqlx::query_as(&format!("{BATCH_SELECT} WHERE b.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(batch) = batch else { return Ok(None) };
     let interchanges = sqlx::query_as(
         "SELECT ordinal, sender_qualifier, sender_id, control_number, usage, status, ta1_code
          FROM claimdesk.intake_interchange WHERE batch_id = $1 ORDER BY ordinal",
@@ -353,7 +289,6 @@ pub async fn batch_detail(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let batch = IntakeBatch::from(row);
     let rejected_total = batch.claims_rejected;
     Ok(Some(IntakeBatchDetail {
         batch,
@@ -407,21 +342,23 @@ pub async fn answer(
         return Ok(None);
     };
     // No one member: the event names the answer, which names its claims.
-    sqlx::query("SELECT claimdesk.record_phi_view('intake_ack', $1, NULL)")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    audit_trail::record_view(&mut *conn, "intake_ack", &id.to_string(), None).await?;
     let limit = limit.clamp(1, 5_000) as usize;
-    let total_segments = segments(&body).count() as u32;
+    // One pass: the page taken while counting (a 277CA can hold a million
+    // segments).
+    let mut page = Vec::with_capacity(limit);
+    let mut total_segments = 0u32;
+    for (i, segment) in segments(&body).enumerate() {
+        if i >= from as usize && page.len() < limit {
+            page.push(segment.to_string());
+        }
+        total_segments += 1;
+    }
     Ok(Some(Answer {
         id,
         kind,
         control_number,
-        segments: segments(&body)
-            .skip(from as usize)
-            .take(limit)
-            .map(str::to_string)
-            .collect(),
+        segments: page,
         from,
         total_segments,
     }))
@@ -430,13 +367,6 @@ pub async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_sender_answered_is_read_from_the_answers_isa() {
-        let isa = "ISA*00*          *00*          *ZZ*CLAIMDESK      *ZZ*CLEARHOUSE01   *250310*1400*^*00501*000000001*0*P*:~";
-        assert_eq!(answered_sender(isa).as_deref(), Some("CLEARHOUSE01"));
-        assert_eq!(answered_sender("IS"), None);
-    }
 
     #[test]
     fn an_answer_splits_into_its_segments_whatever_the_line_breaks() {

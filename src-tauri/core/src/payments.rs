@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::aging;
+use crate::decision::add_adjustment;
 use crate::fieldcrypt::{FieldCryptError, FieldKeys};
 use crate::x12::remit::{
     self, Adjustment, ClaimPayment, ClaimStatus, Envelope, Payee, Payer, PaymentMethod,
@@ -184,15 +185,7 @@ pub async fn run(
     let mut paying = futures_util::stream::iter(payees)
         .map(|payee| async move {
             let mut conn = pool.acquire().await?;
-            let Some(made) = pay(&mut conn, keys, run_id, payee, through, options).await? else {
-                return Ok::<_, PaymentError>(None);
-            };
-            let text: String =
-                sqlx::query_scalar("SELECT remit_835 FROM claimdesk.payment WHERE id = $1")
-                    .bind(made.id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            Ok(Some((made, text)))
+            pay(&mut conn, keys, run_id, payee, through, options).await
         })
         .buffer_unordered(IN_FLIGHT);
     while let Some(done) = paying.next().await {
@@ -201,7 +194,6 @@ pub async fn run(
             report.payments.push(made);
         }
     }
-    drop(paying);
     let mut conn = pool.acquire().await?;
     sqlx::query(
         "UPDATE claimdesk.payment_run r SET status = 'complete', completed_at = $2,
@@ -259,7 +251,7 @@ struct PayableLine {
     group_code: Option<String>,
     carc: Option<String>,
     rarc: Vec<String>,
-    adjustments: serde_json::Value,
+    adjustments: sqlx::types::Json<Vec<Adjustment>>,
 }
 
 /// CLP06 from the plan's line of business: 16 for Medicare Advantage (HMO
@@ -277,53 +269,29 @@ fn filing_indicator(line_of_business: Option<&str>) -> &'static str {
 /// part, deductible, coinsurance, copay), and whatever is left unpaid
 /// under the claim's denial or the line's own reason.
 fn line_adjustments(l: &PayableLine, denial: Option<(&str, &str)>) -> Vec<Adjustment> {
-    let stored: Vec<Adjustment> = l
-        .adjustments
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|a| {
-                    Some(Adjustment {
-                        group: a.get("group")?.as_str()?.to_string(),
-                        carc: a.get("carc")?.as_str()?.to_string(),
-                        amount: a.get("amount")?.as_str()?.parse().ok()?,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if !stored.is_empty() {
-        return stored;
+    if !l.adjustments.is_empty() {
+        return l.adjustments.0.clone();
     }
-    let paid = l.paid.unwrap_or_default();
     let mut out: Vec<Adjustment> = vec![];
-    fn push(out: &mut Vec<Adjustment>, group: &str, carc: &str, amount: Decimal) {
-        if !amount.is_zero() {
-            out.push(Adjustment {
-                group: group.into(),
-                carc: carc.into(),
-                amount,
-            });
-        }
-    }
     let own = (
         l.group_code.as_deref().unwrap_or("CO"),
         l.carc.as_deref().unwrap_or("45"),
     );
     if let Some(allowed) = l.allowed.filter(|a| !a.is_zero()) {
-        push(&mut out, own.0, own.1, l.billed - allowed);
-        push(&mut out, "PR", "1", l.deductible.unwrap_or_default());
-        push(&mut out, "PR", "2", l.coinsurance.unwrap_or_default());
-        push(&mut out, "PR", "3", l.copay.unwrap_or_default());
+        add_adjustment(&mut out, own.0, own.1, l.billed - allowed);
+        add_adjustment(&mut out, "PR", "1", l.deductible.unwrap_or_default());
+        add_adjustment(&mut out, "PR", "2", l.coinsurance.unwrap_or_default());
+        add_adjustment(&mut out, "PR", "3", l.copay.unwrap_or_default());
     }
-    let left = l.billed - paid - out.iter().map(|a| a.amount).sum::<Decimal>();
+    let left =
+        l.billed - l.paid.unwrap_or_default() - out.iter().map(|a| a.amount).sum::<Decimal>();
     let (group, carc) = denial.unwrap_or(own);
-    push(&mut out, group, carc, left);
+    add_adjustment(&mut out, group, carc, left);
     out
 }
 
-/// One payee's payment, in one transaction; `None` when nothing was left
-/// to pay them (another run took their claims meanwhile).
+/// One payee's payment and its 835, in one transaction; `None` when nothing
+/// was left to pay them (another run took their claims meanwhile).
 async fn pay(
     conn: &mut PgConnection,
     keys: &FieldKeys,
@@ -331,7 +299,7 @@ async fn pay(
     payee: Uuid,
     through: NaiveDate,
     options: &PaymentOptions,
-) -> Result<Option<PaymentMade>, PaymentError> {
+) -> Result<Option<(PaymentMade, String)>, PaymentError> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Locked, so a second run at the same time skips them instead of
     // paying them again; the primary key of payment_claim is the backstop.
@@ -586,25 +554,36 @@ async fn pay(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(PaymentMade {
+    let made = PaymentMade {
         id,
         trace: trace.to_string(),
         payee_npi: npi,
         claims: claims.len() as u32,
         amount: advice.amount,
         interest: interest_total,
-    }))
+    };
+    Ok(Some((made, text)))
 }
 
-/// Every payment of a run with its 835, for writing the files again.
-pub async fn advices(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT trace_number, remit_835 FROM claimdesk.payment WHERE run_id = $1 ORDER BY trace_number",
+/// The check numbers (trace numbers) of a run's payments.
+pub async fn traces(conn: &mut PgConnection, run_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT trace_number FROM claimdesk.payment WHERE run_id = $1 ORDER BY trace_number",
     )
     .bind(run_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The 835s of these payments (by trace number), for writing them again.
+pub async fn advices(
+    conn: &mut PgConnection,
+    traces: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT trace_number, remit_835 FROM claimdesk.payment WHERE trace_number = ANY($1) ORDER BY trace_number",
+    )
+    .bind(traces)
     .fetch_all(conn)
     .await
 }

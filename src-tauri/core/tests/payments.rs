@@ -313,7 +313,8 @@ async fn a_run_stopped_midway_is_resumed_and_pays_each_claim_exactly_once() {
         .await
         .unwrap();
     let mut conn = db.owner.acquire().await.unwrap();
-    let stored = payments::advices(&mut conn, run_id).await.unwrap();
+    let traces = payments::traces(&mut conn, run_id).await.unwrap();
+    let stored = payments::advices(&mut conn, &traces).await.unwrap();
     assert_eq!(stored.len(), payments_total as usize);
     assert!(stored
         .iter()

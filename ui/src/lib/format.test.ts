@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { formatLatency, latencyGrade, shortServerVersion } from "./format";
+import { formatLatency, latencyGrade, shortServerVersion, utcTime } from "./format";
 import { isTransient, remedy } from "./errors";
 
 describe("format", () => {
+  it("shows central's instants to the second, UTC", () => {
+    expect(utcTime("2026-12-08T01:36:19.123456Z")).toBe("2026-12-08 01:36:19");
+    expect(utcTime(null)).toBe("—");
+  });
+
   it("formats latency for people", () => {
     expect(formatLatency(0.4271)).toBe("0.43 ms");
     expect(formatLatency(42.4)).toBe("42 ms");

@@ -29,3 +29,8 @@ export function isoNow(): string {
 export function words(code: string): string {
   return code.replaceAll("_", " ");
 }
+
+/** An instant as central sends it (ISO, UTC) to "2026-12-08 01:36:19"; "—" for none. */
+export function utcTime(at: string | null): string {
+  return at ? at.replace("T", " ").slice(0, 19) : "—";
+}

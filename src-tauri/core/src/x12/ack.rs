@@ -258,9 +258,8 @@ pub fn ack999(
     envelope(i, payer, control, now, groups.len() as u32, &body)
 }
 
-/// A value copied into our answer may not contain our separators.
-/// A value with our separators taken out, so it cannot end an element or
-/// segment early.
+/// A value copied into our answer (or 835) with our separators taken out,
+/// so it cannot end an element or segment early.
 pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .filter(|c| !matches!(c, '*' | '~' | ':' | '^'))

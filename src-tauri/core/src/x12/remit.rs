@@ -82,17 +82,9 @@ pub struct Payee {
     pub tax_id: Secret<String>,
 }
 
-/// One CAS adjustment: what was not paid, by whom it is owed and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Adjustment {
-    /// CO contractual, PR patient responsibility, OA other, PI payer
-    /// initiated, CR correction or reversal.
-    pub group: String,
-    /// The CARC.
-    pub carc: String,
-    /// Amount (negative on a reversal).
-    pub amount: Decimal,
-}
+/// One CAS adjustment (group CO, PR, OA, PI or CR; the CARC; the amount,
+/// negative on a reversal): the same record central keeps on each line.
+pub use crate::decision::CasAdjustment as Adjustment;
 
 /// CLP02, the claim's status in this advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -613,8 +605,8 @@ fn dec(position: u32, s: &Segment<'_>, n: usize) -> Result<Decimal, RemitReadErr
 }
 
 fn date(position: u32, s: &Segment<'_>, n: usize) -> Result<NaiveDate, RemitReadError> {
-    NaiveDate::parse_from_str(s.text(n), "%Y%m%d")
-        .map_err(|_| bad(position, s, format!("element {n} is not a date")))
+    super::rules::date8(s.text(n))
+        .ok_or_else(|| bad(position, s, format!("element {n} is not a date")))
 }
 
 fn adjustments(position: u32, s: &Segment<'_>) -> Result<Vec<Adjustment>, RemitReadError> {
